@@ -1,0 +1,1 @@
+"""The five built-in capabilities, one module each: models, provider protocol, service facade."""

@@ -1,0 +1,355 @@
+"""Email: the message model, the provider protocol and the ``hub.email`` facade."""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+from collections.abc import Sequence
+from datetime import datetime
+from email.utils import formataddr, parseaddr
+from pathlib import Path
+from typing import Any, Literal, Protocol, Self, runtime_checkable
+
+import anyio
+from email_validator import EmailNotValidError, validate_email
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+
+from hub.capabilities._models import Receipt, parse_input
+from hub.capabilities._service import Service, new_idempotency_key
+from hub.errors import HubError, InvalidRequest
+
+__all__ = [
+    "FEATURES",
+    "Address",
+    "Attachment",
+    "EmailMessage",
+    "EmailProvider",
+    "EmailReceipt",
+    "EmailService",
+    "RecipientResult",
+    "RecipientStatus",
+    "SendResult",
+]
+
+#: Optional features an email provider may declare in its ProviderSpec.
+FEATURES = frozenset(
+    {
+        "attachments",
+        "inline_attachments",
+        "templates",
+        "tags",
+        "metadata",
+        "custom_headers",
+        "batch",
+        "scheduled_send",
+        "idempotency",
+    }
+)
+
+RecipientStatus = Literal["queued", "sent", "rejected", "invalid", "failed", "unknown"]
+
+
+class Address(BaseModel):
+    """An address with an optional display name; ``"Ada <ada@example.com>"`` parses too."""
+
+    model_config = ConfigDict(frozen=True)
+
+    email: str
+    name: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            name, email = parseaddr(value)
+            if not email or "@" not in email:
+                raise ValueError(f"{value!r} is not an email address like 'ada@example.com'")
+            return {"email": email, "name": name or None}
+        return value
+
+    @field_validator("email")
+    @classmethod
+    def _valid_email(cls, value: str) -> str:
+        try:
+            return validate_email(value, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise ValueError(f"{value!r} is not a valid email address: {exc}") from None
+
+    @field_validator("name")
+    @classmethod
+    def _no_newlines(cls, value: str | None) -> str | None:
+        if value is not None and ("\r" in value or "\n" in value):
+            raise ValueError("a display name may not contain line breaks")
+        return value
+
+    def formatted(self) -> str:
+        """RFC 5322 form, quoting and encoding the display name as needed."""
+        return formataddr((self.name or "", self.email), charset="utf-8")
+
+    def __str__(self) -> str:
+        return self.formatted()
+
+
+class Attachment(BaseModel):
+    """A file attached to a message; ``inline=True`` with a ``content_id`` for ``cid:`` images."""
+
+    model_config = ConfigDict(frozen=True)
+
+    filename: str = Field(min_length=1)
+    content: bytes = Field(repr=False)
+    content_type: str = ""
+    inline: bool = False
+    content_id: str | None = None
+
+    @model_validator(mode="after")
+    def _defaults(self) -> Self:
+        if not self.content_type:
+            guessed = mimetypes.guess_type(self.filename)[0] or "application/octet-stream"
+            object.__setattr__(self, "content_type", guessed)
+        if self.inline and not self.content_id:
+            object.__setattr__(self, "content_id", self.filename)
+        return self
+
+    @classmethod
+    async def from_path(cls, path: str | Path, *, inline: bool = False, **kwargs: Any) -> Attachment:
+        """Read a file without blocking the event loop."""
+        file = anyio.Path(path)
+        return cls(filename=file.name, content=await file.read_bytes(), inline=inline, **kwargs)
+
+    @property
+    def content_base64(self) -> str:
+        return base64.b64encode(self.content).decode("ascii")
+
+    @model_serializer(mode="wrap")
+    def _serialize(self, handler: Any) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        data["content"] = f"<{len(self.content)} bytes>"
+        return data
+
+
+class EmailMessage(BaseModel):
+    """One email. ``from`` is optional when ``email.default_from`` is configured."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="forbid")
+
+    from_: Address | None = Field(None, alias="from")
+    to: list[Address] = Field(default_factory=list)
+    cc: list[Address] = Field(default_factory=list)
+    bcc: list[Address] = Field(default_factory=list)
+    reply_to: list[Address] = Field(default_factory=list)
+    subject: str = ""
+    text: str | None = None
+    html: str | None = None
+    attachments: list[Attachment] = Field(default_factory=list)
+    headers: dict[str, str] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+    metadata: dict[str, str] = Field(default_factory=dict)
+    template_id: str | None = None
+    template_data: dict[str, Any] = Field(default_factory=dict)
+    send_at: datetime | None = None
+    #: Vendor-specific options, passed through untouched: ``{"sendgrid": {"asm": {...}}}``.
+    provider_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("to", "cc", "bcc", "reply_to", mode="before")
+    @classmethod
+    def _listify(cls, value: Any) -> Any:
+        if isinstance(value, str | dict | Address):
+            return [value]
+        return value
+
+    @field_validator("subject")
+    @classmethod
+    def _one_line_subject(cls, value: str) -> str:
+        if "\r" in value or "\n" in value:
+            raise ValueError("the subject may not contain line breaks")
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _safe_headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, header in value.items():
+            if not name or any(c in name for c in ":\r\n ") or "\r" in header or "\n" in header:
+                raise ValueError(f"header {name!r} has an invalid name or a line break in its value")
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        if not (self.to or self.cc or self.bcc):
+            raise ValueError("a message needs at least one recipient in to, cc or bcc")
+        if self.text is None and self.html is None and self.template_id is None:
+            raise ValueError("a message needs text, html or a template_id")
+        return self
+
+    @property
+    def recipients(self) -> list[Address]:
+        return [*self.to, *self.cc, *self.bcc]
+
+    def required_features(self) -> set[str]:
+        """The optional provider features this message needs."""
+        needed = set()
+        if any(not a.inline for a in self.attachments):
+            needed.add("attachments")
+        if any(a.inline for a in self.attachments):
+            needed.add("inline_attachments")
+        if self.template_id:
+            needed.add("templates")
+        if self.tags:
+            needed.add("tags")
+        if self.metadata:
+            needed.add("metadata")
+        if self.headers:
+            needed.add("custom_headers")
+        if self.send_at:
+            needed.add("scheduled_send")
+        return needed
+
+
+class RecipientResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    email: str
+    status: RecipientStatus
+    reason: str | None = None
+
+
+class EmailReceipt(Receipt):
+    """The outcome of one send: a status per recipient, the vendor's message id and raw answer."""
+
+    idempotency_key: str
+    recipients: list[RecipientResult] = Field(default_factory=list)
+    attempts: int = 1
+
+    @property
+    def provider_message_id(self) -> str | None:
+        return self.provider_id
+
+
+class SendResult(BaseModel):
+    """One message of a ``send_many``: a receipt, or the error that message met."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    index: int
+    receipt: EmailReceipt | None = None
+    error: HubError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.receipt is not None
+
+
+@runtime_checkable
+class EmailProvider(Protocol):
+    """What an email vendor implements. ``send_many`` only with the ``batch`` feature."""
+
+    async def send(self, message: EmailMessage, *, idempotency_key: str) -> EmailReceipt: ...
+
+    async def aclose(self) -> None: ...
+
+
+class BatchEmailProvider(EmailProvider, Protocol):
+    async def send_many(
+        self, messages: Sequence[EmailMessage], *, idempotency_keys: Sequence[str]
+    ) -> list[EmailReceipt | HubError]: ...
+
+
+class EmailService(Service[EmailProvider]):
+    """``hub.email``: validates, fills the default sender, and sends through the pipeline."""
+
+    capability = "email"
+
+    async def send(
+        self,
+        message: EmailMessage | dict[str, Any] | None = None,
+        /,
+        *,
+        idempotency_key: str | None = None,
+        **fields: Any,
+    ) -> EmailReceipt:
+        """Send one message: ``send(EmailMessage(...))`` or ``send(to=..., subject=..., text=...)``."""
+        msg = self._prepare(message, fields)
+        key = idempotency_key or new_idempotency_key()
+        return await self._call(
+            "send",
+            lambda provider: provider.send(msg, idempotency_key=key),
+            idempotency_key=key,
+            remember_key=True,
+            features=msg.required_features(),
+        )
+
+    async def send_many(
+        self,
+        messages: Sequence[EmailMessage | dict[str, Any]],
+        *,
+        concurrency: int = 10,
+    ) -> list[SendResult]:
+        """Send many messages; one SendResult per message, in order, never one bool for all.
+
+        Uses the provider's batch API where it has one, otherwise concurrent sends.
+        """
+        prepared = [self._prepare(m, {}) for m in messages]
+        keys = [new_idempotency_key() for _ in prepared]
+        needed = set().union(*(m.required_features() for m in prepared)) if prepared else set()
+        if not prepared:
+            return []
+        primary = self._providers[0]
+        if "batch" in primary.spec.features and needed <= primary.spec.features:
+
+            async def batch(provider: EmailProvider) -> list[EmailReceipt | HubError]:
+                return await provider.send_many(prepared, idempotency_keys=keys)  # type: ignore[attr-defined,no-any-return]
+
+            outcomes = await self._call("send_many", batch, idempotency_key=keys[0], features=needed)
+            return [_result(i, outcome) for i, outcome in enumerate(outcomes)]
+        results: list[SendResult | None] = [None] * len(prepared)
+        limiter = anyio.CapacityLimiter(concurrency)
+
+        async def one(index: int) -> None:
+            async with limiter:
+                try:
+                    receipt = await self.send(prepared[index], idempotency_key=keys[index])
+                    results[index] = SendResult(index=index, receipt=receipt)
+                except HubError as exc:
+                    results[index] = SendResult(index=index, error=exc)
+
+        async with anyio.create_task_group() as group:
+            for index in range(len(prepared)):
+                group.start_soon(one, index)
+        return [r for r in results if r is not None]
+
+    def _prepare(self, message: EmailMessage | dict[str, Any] | None, fields: dict[str, Any]) -> EmailMessage:
+        if message is None:
+            message = fields
+        elif fields:
+            raise InvalidRequest("pass either a message or keyword fields, not both")
+        msg = parse_input(EmailMessage, message, what="email message")
+        if msg.from_ is None:
+            default_from = getattr(self._settings, "default_from", None)
+            if not default_from:
+                raise InvalidRequest(
+                    "the message has no 'from' and no default sender is configured; pass from_= "
+                    "or set HUB_EMAIL__DEFAULT_FROM",
+                    field="from",
+                )
+            msg = msg.model_copy(update={"from_": parse_input(Address, default_from, what="default_from")})
+        return msg
+
+    @property
+    def outbox(self) -> list[EmailMessage]:
+        """Messages the primary provider has accepted, where it keeps them (fake, local)."""
+        outbox = getattr(self.provider, "outbox", None)
+        if outbox is None:
+            raise AttributeError(f"email provider {self.providers[0]!r} keeps no outbox")
+        return list(outbox)
+
+
+def _result(index: int, outcome: EmailReceipt | HubError) -> SendResult:
+    if isinstance(outcome, HubError):
+        return SendResult(index=index, error=outcome)
+    return SendResult(index=index, receipt=outcome)

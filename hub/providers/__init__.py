@@ -1,0 +1,1 @@
+"""Built-in providers, registered through the same hooks as any plugin."""

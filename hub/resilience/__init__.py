@@ -1,0 +1,1 @@
+"""The resilience pipeline: policies (settings) and one module per strategy."""

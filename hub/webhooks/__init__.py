@@ -1,0 +1,1 @@
+"""Inbound webhooks: signature verification, parsing into HubEvents, and the app serving them."""
