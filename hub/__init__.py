@@ -8,47 +8,52 @@
 ``hub.email``, ``hub.sms``, ``hub.payments``, ``hub.storage`` and ``hub.search`` belong to the
 default hub, configured from the environment / ``.env`` / ``hub.toml`` on first use. Apps that
 want explicit lifecycles use ``async with hub.Hub.from_settings(...) as h``.
+
+Public names are imported on first access (PEP 562), so ``import hub`` stays cheap for CLIs
+and apps that touch one capability.
 """
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from hub.capabilities._models import Receipt
-from hub.capabilities.email import (
-    Address,
-    Attachment,
-    EmailMessage,
-    EmailReceipt,
-    RecipientResult,
-    SendResult,
-)
-from hub.core import Hub
-from hub.errors import (
-    AuthenticationError,
-    CircuitOpen,
-    ConfigurationError,
-    HubError,
-    InvalidRequest,
-    NotFound,
-    OutcomeUnknown,
-    PaymentDeclined,
-    PluginError,
-    ProviderError,
-    RateLimited,
-    Timeout,
-    Unavailable,
-    UnsupportedFeature,
-    WebhookError,
-)
-from hub.plugins import CapabilitySpec, ProviderSpec, hookimpl
-from hub.settings import HubSettings, ProviderSettings
-from hub.webhooks.events import HubEvent
-
 if TYPE_CHECKING:
-    from hub.capabilities.email import EmailService
+    from hub.capabilities._models import Receipt
+    from hub.capabilities.email import (
+        Address,
+        Attachment,
+        EmailMessage,
+        EmailReceipt,
+        EmailService,
+        RecipientResult,
+        SendResult,
+    )
+    from hub.core import Hub
+    from hub.errors import (
+        AuthenticationError,
+        CircuitOpen,
+        ConfigurationError,
+        HubError,
+        InvalidRequest,
+        NotFound,
+        OutcomeUnknown,
+        PaymentDeclined,
+        PluginError,
+        ProviderError,
+        RateLimited,
+        Timeout,
+        Unavailable,
+        UnsupportedFeature,
+        WebhookError,
+    )
+    from hub.plugins import CapabilitySpec, ProviderSpec, hookimpl
+    from hub.settings import HubSettings, ProviderSettings
+    from hub.webhooks.events import HubEvent
+
+    email: EmailService
 
 __all__ = [
     "Address",
@@ -87,11 +92,35 @@ __all__ = [
 
 __version__ = "0.1.0"
 
+#: Where each public name lives; imported on first access.
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(
+        ["Address", "Attachment", "EmailMessage", "EmailReceipt", "RecipientResult",
+         "SendResult"],
+        "hub.capabilities.email",
+    ),
+    **dict.fromkeys(
+        ["AuthenticationError", "CircuitOpen", "ConfigurationError", "HubError",
+         "InvalidRequest", "NotFound", "OutcomeUnknown", "PaymentDeclined", "PluginError",
+         "ProviderError", "RateLimited", "Timeout", "Unavailable", "UnsupportedFeature",
+         "WebhookError"],
+        "hub.errors",
+    ),
+    "Receipt": "hub.capabilities._models",
+    "Hub": "hub.core",
+    "HubEvent": "hub.webhooks.events",
+    "HubSettings": "hub.settings",
+    "ProviderSettings": "hub.settings",
+    "CapabilitySpec": "hub.plugins",
+    "ProviderSpec": "hub.plugins",
+    "hookimpl": "hub.plugins",
+}
+_CAPABILITIES = frozenset({"email", "sms", "payments", "storage", "search"})
+
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
-_lock = threading.Lock()
+_lock = threading.RLock()
 _default: Hub | None = None
-_CAPABILITIES = ("email", "sms", "payments", "storage", "search")
 
 
 def default_hub() -> Hub:
@@ -99,6 +128,8 @@ def default_hub() -> Hub:
     global _default
     with _lock:
         if _default is None:
+            from hub.core import Hub
+
             _default = Hub.from_settings()
         return _default
 
@@ -120,19 +151,16 @@ async def aclose() -> None:
 def __getattr__(name: str) -> Any:
     if name in _CAPABILITIES:
         return default_hub().service(name)
-    raise AttributeError(f"module 'hub' has no attribute {name!r}")
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'hub' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    if isinstance(value, type):
+        # Show users hub.CircuitOpen rather than hub.errors.CircuitOpen in tracebacks.
+        value.__module__ = "hub"
+    globals()[name] = value
+    return value
 
 
-if TYPE_CHECKING:
-    email: EmailService
-
-
-def _set_module(names: list[str]) -> None:
-    # Show users hub.CircuitOpen rather than hub.errors.CircuitOpen in tracebacks.
-    for name in names:
-        obj = globals()[name]
-        if isinstance(obj, type):
-            obj.__module__ = "hub"
-
-
-_set_module([n for n in __all__ if n[0].isupper()])
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__, *_CAPABILITIES})

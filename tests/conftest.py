@@ -1,0 +1,59 @@
+"""Shared fixtures: the async backend and the real local services (Redis, PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _answers(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), 1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis server tests share (db 15 by default); skips with how-to when it is absent."""
+    if not _answers(REDIS_URL, 6379):
+        pytest.skip(
+            f"Redis not reachable at {REDIS_URL}: start it with `redis-server --daemonize yes "
+            "--port 6379 --save '' --appendonly no` or set REDIS_URL"
+        )
+    return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    """The PostgreSQL server tests share; skips with how-to when it is absent."""
+    if not _answers(DATABASE_URL, 5432):
+        pytest.skip(
+            f"PostgreSQL not reachable at {DATABASE_URL}: start it with `pg_ctlcluster "
+            "--skip-systemctl-redirect $(ls /etc/postgresql) main start` or set DATABASE_URL"
+        )
+    return DATABASE_URL
+
+
+@pytest.fixture
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: os.PathLike[str]) -> Iterator[None]:
+    """Run in an empty directory with no HUB_* variables, so settings come only from the test."""
+    for name in list(os.environ):
+        if name.startswith("HUB_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    yield
