@@ -95,15 +95,27 @@ __version__ = "0.1.0"
 #: Where each public name lives; imported on first access.
 _LAZY: dict[str, str] = {
     **dict.fromkeys(
-        ["Address", "Attachment", "EmailMessage", "EmailReceipt", "RecipientResult",
-         "SendResult"],
+        ["Address", "Attachment", "EmailMessage", "EmailReceipt", "RecipientResult", "SendResult"],
         "hub.capabilities.email",
     ),
     **dict.fromkeys(
-        ["AuthenticationError", "CircuitOpen", "ConfigurationError", "HubError",
-         "InvalidRequest", "NotFound", "OutcomeUnknown", "PaymentDeclined", "PluginError",
-         "ProviderError", "RateLimited", "Timeout", "Unavailable", "UnsupportedFeature",
-         "WebhookError"],
+        [
+            "AuthenticationError",
+            "CircuitOpen",
+            "ConfigurationError",
+            "HubError",
+            "InvalidRequest",
+            "NotFound",
+            "OutcomeUnknown",
+            "PaymentDeclined",
+            "PluginError",
+            "ProviderError",
+            "RateLimited",
+            "Timeout",
+            "Unavailable",
+            "UnsupportedFeature",
+            "WebhookError",
+        ],
         "hub.errors",
     ),
     "Receipt": "hub.capabilities._models",

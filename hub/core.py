@@ -109,7 +109,10 @@ class Hub:
 
     def __getattr__(self, name: str) -> Service[Any]:
         # Capabilities that plugins add (hub.fax, hub.push ...) resolve like built-in ones.
-        if name.startswith("_") or name not in self.__dict__.get("registry", Registry()).capabilities:
+        if (
+            name.startswith("_")
+            or name not in self.__dict__.get("registry", Registry()).capabilities
+        ):
             raise AttributeError(name)
         return self.service(name)
 
@@ -189,13 +192,14 @@ class Hub:
                 f"{where} has a live key but HUB_ENV={env.value}; use a test key outside "
                 "production (or set HUB_ENV=production)"
             )
-        if env is Environment.PRODUCTION and not self.settings.allow_test_providers_in_production:
-            if mode == "test" or spec.name in _TEST_PROVIDERS:
-                what = "a test key" if mode == "test" else "a development/test provider"
-                raise ConfigurationError(
-                    f"{where} uses {what} with HUB_ENV=production; configure the real vendor "
-                    "or set HUB_ALLOW_TEST_PROVIDERS_IN_PRODUCTION=true"
-                )
+        allowed = self.settings.allow_test_providers_in_production
+        testing = mode == "test" or spec.name in _TEST_PROVIDERS
+        if env is Environment.PRODUCTION and testing and not allowed:
+            what = "a test key" if mode == "test" else "a development/test provider"
+            raise ConfigurationError(
+                f"{where} uses {what} with HUB_ENV=production; configure the real vendor "
+                "or set HUB_ALLOW_TEST_PROVIDERS_IN_PRODUCTION=true"
+            )
 
     # -- lifecycle ------------------------------------------------------------------------
 

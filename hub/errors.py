@@ -3,7 +3,7 @@
 ::
 
     HubError
-    ├── ConfigurationError      bad or missing settings, unknown provider, key for the wrong environment
+    ├── ConfigurationError      bad or missing settings, unknown provider, key for the wrong env
     ├── PluginError             a plugin failed to load or declares an incompatible API version
     ├── InvalidRequest          the caller's input, or a vendor 400/422: never retried
     ├── UnsupportedFeature      the provider cannot honour a feature the request needs

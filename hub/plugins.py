@@ -284,7 +284,9 @@ def discover(
             builtin=True,
         )
         loader.add(record, lambda m=module_name: importlib.import_module(m))
-    found: list[EntryPoint] = list(entry_points(group=ENTRY_POINT_GROUP)) if include_installed else []
+    found: list[EntryPoint] = (
+        list(entry_points(group=ENTRY_POINT_GROUP)) if include_installed else []
+    )
     found.extend(extra or ())
     for ep in sorted(found, key=lambda e: e.name):
         if ep.value in BUILTIN_PLUGINS:

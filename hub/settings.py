@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dotenv import dotenv_values
-from pydantic import AnyUrl, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AnyUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -170,7 +178,9 @@ class HubSettings(BaseSettings):
         validate_default=True,
     )
 
-    env: Environment = Field(Environment.DEVELOPMENT, description="test|development|staging|production")
+    env: Environment = Field(
+        Environment.DEVELOPMENT, description="test|development|staging|production"
+    )
     data_dir: Path = Field(Path(".hub"), description="where local providers keep their files")
     allow_test_providers_in_production: bool = Field(
         False, description="let fake/local providers and test keys run with HUB_ENV=production"
@@ -219,7 +229,11 @@ class HubSettings(BaseSettings):
 
 def conventional_env(names: Mapping[str, str]) -> dict[str, str]:
     """Values of a vendor's conventional variables (``SENDGRID_API_KEY``) from env or ``.env``."""
-    dotenv = {k: v for k, v in dotenv_values(".env").items() if v is not None} if Path(".env").is_file() else {}
+    dotenv = (
+        {k: v for k, v in dotenv_values(".env").items() if v is not None}
+        if Path(".env").is_file()
+        else {}
+    )
     found: dict[str, str] = {}
     for field_name, var in names.items():
         value = os.environ.get(var, dotenv.get(var))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -21,7 +20,9 @@ def anyio_backend() -> str:
 def _answers(url: str, default_port: int) -> bool:
     parts = urlsplit(url)
     try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), 1):
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or default_port), 1
+        ):
             return True
     except OSError:
         return False
@@ -50,10 +51,9 @@ def database_url() -> str:
 
 
 @pytest.fixture
-def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: os.PathLike[str]) -> Iterator[None]:
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: os.PathLike[str]) -> None:
     """Run in an empty directory with no HUB_* variables, so settings come only from the test."""
     for name in list(os.environ):
         if name.startswith("HUB_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
-    yield

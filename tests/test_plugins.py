@@ -18,7 +18,7 @@ from tests.helpers.wheels import build_wheel
 
 CAPABILITIES = {"email", "sms", "payments", "storage", "search"}
 
-GOOD_PLUGIN = '''
+GOOD_PLUGIN = """
 from hub.plugins import ProviderSpec, hookimpl
 
 hub_plugin_api = 1
@@ -28,7 +28,7 @@ def hub_providers():
     return [ProviderSpec("email", "throwaway", "hub_throwaway.provider:make",
                          features=frozenset({"attachments"}), env_vars={"api_key": "THROWAWAY_KEY"},
                          description="a plugin installed by a test")]
-'''
+"""
 BROKEN_PLUGIN = "raise RuntimeError('this plugin is broken on purpose')\n"
 OLD_API_PLUGIN = "hub_plugin_api = 0\n"
 
@@ -57,8 +57,9 @@ def _entry_point(name: str, value: str) -> EntryPoint:
     return EntryPoint(name=name, value=value, group="hub.plugins")
 
 
-def test_broken_and_incompatible_plugins_are_recorded_not_fatal(tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_broken_and_incompatible_plugins_are_recorded_not_fatal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "hub_broken_mod.py").write_text(BROKEN_PLUGIN)
     (tmp_path / "hub_old_mod.py").write_text(OLD_API_PLUGIN)
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -77,7 +78,9 @@ def test_broken_and_incompatible_plugins_are_recorded_not_fatal(tmp_path: Path,
         registry.provider("email", "broken")
 
 
-def test_invalid_specs_are_refused_with_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_invalid_specs_are_refused_with_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "hub_badspec.py").write_text(
         "from hub.plugins import ProviderSpec, hookimpl\nhub_plugin_api = 1\n"
         "@hookimpl\ndef hub_providers():\n"
@@ -115,25 +118,46 @@ def test_installed_plugins_appear_in_hub_plugins(tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
     wheels.mkdir()
     good = build_wheel(
-        wheels, distribution="hub-throwaway", version="1.2.3",
-        modules={"hub_throwaway/__init__.py": GOOD_PLUGIN,
-                 "hub_throwaway/provider.py": "def make(settings, context):\n    return object()\n"},
+        wheels,
+        distribution="hub-throwaway",
+        version="1.2.3",
+        modules={
+            "hub_throwaway/__init__.py": GOOD_PLUGIN,
+            "hub_throwaway/provider.py": "def make(settings, context):\n    return object()\n",
+        },
         entry_points={"throwaway": "hub_throwaway"},
     )
     broken = build_wheel(
-        wheels, distribution="hub-brokenvendor", version="0.0.1",
+        wheels,
+        distribution="hub-brokenvendor",
+        version="0.0.1",
         modules={"hub_brokenvendor/__init__.py": BROKEN_PLUGIN},
         entry_points={"brokenvendor": "hub_brokenvendor"},
     )
     target = tmp_path / "site"
     subprocess.run(
-        [uv, "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(good), str(broken)],
-        check=True, capture_output=True,
+        [
+            uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(good),
+            str(broken),
+        ],
+        check=True,
+        capture_output=True,
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
     result = subprocess.run(
         [sys.executable, "-m", "hub.cli", "plugins", "--json"],
-        capture_output=True, text=True, env=env, cwd=tmp_path, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=True,
     )
     data = json.loads(result.stdout)
     plugins = {p["name"]: p for p in data["plugins"]}

@@ -19,8 +19,16 @@ def test_no_private_or_module_leaks() -> None:
     allowed = set(hub.__all__) | {"email", "sms", "payments", "storage", "search", "annotations"}
     # Submodules imported by the test session may appear as attributes; they are not API.
     leaked = {n for n in public - allowed if not isinstance(getattr(hub, n, None), type(sys))}
-    assert leaked <= {"F", "TypeVar", "Any", "Awaitable", "Callable", "TYPE_CHECKING", "importlib",
-                      "threading"}, leaked
+    assert leaked <= {
+        "F",
+        "TypeVar",
+        "Any",
+        "Awaitable",
+        "Callable",
+        "TYPE_CHECKING",
+        "importlib",
+        "threading",
+    }, leaked
 
 
 def test_errors_show_as_hub_names() -> None:

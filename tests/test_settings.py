@@ -51,7 +51,9 @@ def test_chain_from_comma_list_and_json(monkeypatch: pytest.MonkeyPatch) -> None
     assert settings.sms.chain(Environment.PRODUCTION) == ["twilio", "vonage"]
 
 
-def test_provider_sections_and_resilience_overrides_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_provider_sections_and_resilience_overrides_from_env(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("HUB_EMAIL__SENDGRID__API_KEY", "SG.secret")
     monkeypatch.setenv("HUB_EMAIL__SENDGRID__RESILIENCE__RETRY__ATTEMPTS", "5")
     monkeypatch.setenv("HUB_EMAIL__RESILIENCE__TIMEOUT__ATTEMPT", "2.5")
@@ -79,19 +81,26 @@ class KeyedSettings(ProviderSettings):
 
     def key_mode(self) -> str | None:  # type: ignore[override]
         value = self.api_key.get_secret_value()
-        return "live" if value.startswith("live_") else "test" if value.startswith("test_") else None
+        return (
+            "live" if value.startswith("live_") else "test" if value.startswith("test_") else None
+        )
 
 
 def _registry_with_keyed_provider() -> Registry:
     registry = discover(include_installed=False)
     registry.providers[("email", "keyed")] = ProviderSpec(
-        "email", "keyed", "hub.providers.fake.email:FakeEmailProvider",
-        "tests.test_settings:KeyedSettings", env_vars={"api_key": "KEYED_API_KEY"},
+        "email",
+        "keyed",
+        "hub.providers.fake.email:FakeEmailProvider",
+        "tests.test_settings:KeyedSettings",
+        env_vars={"api_key": "KEYED_API_KEY"},
     )
     return registry
 
 
-def test_conventional_vendor_variable_is_read_at_lower_priority(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_conventional_vendor_variable_is_read_at_lower_priority(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     registry = _registry_with_keyed_provider()
     monkeypatch.setenv("KEYED_API_KEY", "test_conventional")
     h = hub.Hub(HubSettings.load(email={"provider": "keyed"}), registry=registry)
@@ -113,7 +122,9 @@ def test_missing_required_setting_names_both_variables() -> None:
 
 def test_live_key_refused_outside_production() -> None:
     registry = _registry_with_keyed_provider()
-    settings = HubSettings.load(env="staging", email={"provider": "keyed", "keyed": {"api_key": "live_abcdef"}})
+    settings = HubSettings.load(
+        env="staging", email={"provider": "keyed", "keyed": {"api_key": "live_abcdef"}}
+    )
     with pytest.raises(hub.ConfigurationError, match="live key") as info:
         hub.Hub(settings, registry=registry).service("email")
     assert "live_abcdef" not in str(info.value)
@@ -121,20 +132,25 @@ def test_live_key_refused_outside_production() -> None:
 
 def test_test_key_and_fake_provider_refused_in_production() -> None:
     registry = _registry_with_keyed_provider()
-    settings = HubSettings.load(env="production", email={"provider": "keyed", "keyed": {"api_key": "test_x"}})
+    settings = HubSettings.load(
+        env="production", email={"provider": "keyed", "keyed": {"api_key": "test_x"}}
+    )
     with pytest.raises(hub.ConfigurationError, match="test key"):
         hub.Hub(settings, registry=registry).service("email")
     fake = HubSettings.load(env="production", email={"provider": "fake"})
     with pytest.raises(hub.ConfigurationError, match="development/test provider"):
         hub.Hub(fake, registry=registry).service("email")
-    allowed = HubSettings.load(env="production", email={"provider": "fake"},
-                               allow_test_providers_in_production=True)
+    allowed = HubSettings.load(
+        env="production", email={"provider": "fake"}, allow_test_providers_in_production=True
+    )
     assert hub.Hub(allowed, registry=registry).service("email").providers == ["fake"]
 
 
 def test_secrets_never_appear_in_reprs() -> None:
     registry = _registry_with_keyed_provider()
-    settings = HubSettings.load(env="test", email={"provider": "keyed", "keyed": {"api_key": "test_hidden_value"}})
+    settings = HubSettings.load(
+        env="test", email={"provider": "keyed", "keyed": {"api_key": "test_hidden_value"}}
+    )
     h = hub.Hub(settings, registry=registry)
     spec = registry.provider("email", "keyed")
     model = h.provider_settings(spec, settings.email.provider_section("keyed"))

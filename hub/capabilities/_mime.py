@@ -56,13 +56,18 @@ def to_mime(message: EmailMessage, *, message_id: str | None = None) -> MimeMess
         maintype, _, subtype = attachment.content_type.partition("/")
         if attachment.inline and html_part is not None:
             html_part.add_related(
-                attachment.content, maintype=maintype, subtype=subtype or "octet-stream",
-                cid=f"<{attachment.content_id}>", filename=attachment.filename,
+                attachment.content,
+                maintype=maintype,
+                subtype=subtype or "octet-stream",
+                cid=f"<{attachment.content_id}>",
+                filename=attachment.filename,
                 disposition="inline",
             )
         else:
             mime.add_attachment(
-                attachment.content, maintype=maintype, subtype=subtype or "octet-stream",
+                attachment.content,
+                maintype=maintype,
+                subtype=subtype or "octet-stream",
                 filename=attachment.filename,
                 disposition="inline" if attachment.inline else "attachment",
                 cid=f"<{attachment.content_id}>" if attachment.content_id else None,

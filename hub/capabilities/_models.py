@@ -40,6 +40,4 @@ def parse_input(model: type[M], data: Any, *, what: str) -> M:
             location = ".".join(str(part) for part in error["loc"]) or what
             first_field = first_field or location
             problems.append(f"{location}: {error['msg']}")
-        raise InvalidRequest(
-            f"invalid {what}: " + "; ".join(problems), field=first_field
-        ) from None
+        raise InvalidRequest(f"invalid {what}: " + "; ".join(problems), field=first_field) from None

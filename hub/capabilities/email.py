@@ -118,7 +118,9 @@ class Attachment(BaseModel):
         return self
 
     @classmethod
-    async def from_path(cls, path: str | Path, *, inline: bool = False, **kwargs: Any) -> Attachment:
+    async def from_path(
+        cls, path: str | Path, *, inline: bool = False, **kwargs: Any
+    ) -> Attachment:
         """Read a file without blocking the event loop."""
         file = anyio.Path(path)
         return cls(filename=file.name, content=await file.read_bytes(), inline=inline, **kwargs)
@@ -176,7 +178,9 @@ class EmailMessage(BaseModel):
     def _safe_headers(cls, value: dict[str, str]) -> dict[str, str]:
         for name, header in value.items():
             if not name or any(c in name for c in ":\r\n ") or "\r" in header or "\n" in header:
-                raise ValueError(f"header {name!r} has an invalid name or a line break in its value")
+                raise ValueError(
+                    f"header {name!r} has an invalid name or a line break in its value"
+                )
         return value
 
     @model_validator(mode="after")
@@ -273,7 +277,7 @@ class EmailService(Service[EmailProvider]):
         idempotency_key: str | None = None,
         **fields: Any,
     ) -> EmailReceipt:
-        """Send one message: ``send(EmailMessage(...))`` or ``send(to=..., subject=..., text=...)``."""
+        """Send one message: ``send(EmailMessage(...))`` or ``send(to=…, subject=…, text=…)``."""
         msg = self._prepare(message, fields)
         key = idempotency_key or new_idempotency_key()
         return await self._call(
@@ -305,7 +309,9 @@ class EmailService(Service[EmailProvider]):
             async def batch(provider: EmailProvider) -> list[EmailReceipt | HubError]:
                 return await provider.send_many(prepared, idempotency_keys=keys)  # type: ignore[attr-defined,no-any-return]
 
-            outcomes = await self._call("send_many", batch, idempotency_key=keys[0], features=needed)
+            outcomes = await self._call(
+                "send_many", batch, idempotency_key=keys[0], features=needed
+            )
             return [_result(i, outcome) for i, outcome in enumerate(outcomes)]
         results: list[SendResult | None] = [None] * len(prepared)
         limiter = anyio.CapacityLimiter(concurrency)
@@ -323,7 +329,9 @@ class EmailService(Service[EmailProvider]):
                 group.start_soon(one, index)
         return [r for r in results if r is not None]
 
-    def _prepare(self, message: EmailMessage | dict[str, Any] | None, fields: dict[str, Any]) -> EmailMessage:
+    def _prepare(
+        self, message: EmailMessage | dict[str, Any] | None, fields: dict[str, Any]
+    ) -> EmailMessage:
         if message is None:
             message = fields
         elif fields:
@@ -337,7 +345,9 @@ class EmailService(Service[EmailProvider]):
                     "or set HUB_EMAIL__DEFAULT_FROM",
                     field="from",
                 )
-            msg = msg.model_copy(update={"from_": parse_input(Address, default_from, what="default_from")})
+            msg = msg.model_copy(
+                update={"from_": parse_input(Address, default_from, what="default_from")}
+            )
         return msg
 
     @property

@@ -12,11 +12,15 @@ from hub.cli._console import open_hub, out
 
 email_app = typer.Typer(help="Send email.", no_args_is_help=True)
 sms_app = typer.Typer(help="Send SMS.", no_args_is_help=True)
-payments_app = typer.Typer(help="Charge, capture, refund and look up payments.", no_args_is_help=True)
+payments_app = typer.Typer(
+    help="Charge, capture, refund and look up payments.", no_args_is_help=True
+)
 storage_app = typer.Typer(help="Store, fetch, list and remove objects.", no_args_is_help=True)
 search_app = typer.Typer(help="Index documents and query them.", no_args_is_help=True)
 
-PROVIDER = typer.Option(None, "--provider", "-p", help="use this provider instead of the configured one")
+PROVIDER = typer.Option(
+    None, "--provider", "-p", help="use this provider instead of the configured one"
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -29,7 +33,9 @@ def register(app: typer.Typer) -> None:
 
 def _show(result: Any) -> None:
     """Print a receipt as JSON (the vendor's raw answer left out; `--raw` is for later)."""
-    data = result.model_dump(mode="json", exclude={"raw"}) if hasattr(result, "model_dump") else result
+    data = (
+        result.model_dump(mode="json", exclude={"raw"}) if hasattr(result, "model_dump") else result
+    )
     out.print_json(json.dumps(data, default=str))
 
 
@@ -62,8 +68,14 @@ def email_send(
 
         attachments = [await Attachment.from_path(path) for path in attach]
         fields: dict[str, Any] = {
-            "to": to, "cc": cc, "bcc": bcc, "subject": subject, "text": text, "html": html,
-            "attachments": attachments, "tags": tag,
+            "to": to,
+            "cc": cc,
+            "bcc": bcc,
+            "subject": subject,
+            "text": text,
+            "html": html,
+            "attachments": attachments,
+            "tags": tag,
         }
         if sender:
             fields["from"] = sender
@@ -120,11 +132,16 @@ def payments_charge(
 
     async def charge() -> None:
         async with open_hub("payments", provider) as hub:
-            _show(await hub.payments.charge(
-                _money(amount, currency), customer=customer, payment_method=payment_method,
-                capture=not authorize_only, description=description,
-                idempotency_key=idempotency_key,
-            ))
+            _show(
+                await hub.payments.charge(
+                    _money(amount, currency),
+                    customer=customer,
+                    payment_method=payment_method,
+                    capture=not authorize_only,
+                    description=description,
+                    idempotency_key=idempotency_key,
+                )
+            )
 
     _run(charge)
 
@@ -236,8 +253,9 @@ def storage_ls(prefix: str = typer.Argument(""), provider: str | None = PROVIDER
             table.add_column(column)
         async with open_hub("storage", provider) as hub:
             async for info in hub.storage.list(prefix):
-                table.add_row(info.key, str(info.size), info.content_type or "",
-                              str(info.last_modified or ""))
+                table.add_row(
+                    info.key, str(info.size), info.content_type or "", str(info.last_modified or "")
+                )
         out.print(table)
 
     _run(ls)
@@ -266,7 +284,10 @@ def storage_url(
 
     async def url() -> None:
         async with open_hub("storage", provider) as hub:
-            typer.echo(await hub.storage.url(key, expires_in=expires_in, method=method.upper()))
+            verb = method.upper()
+            if verb not in ("GET", "PUT"):
+                raise typer.BadParameter("--method must be GET or PUT")
+            typer.echo(await hub.storage.url(key, expires_in=expires_in, method=verb))
 
     _run(url)
 
@@ -277,22 +298,29 @@ def storage_url(
 @search_app.command("index")
 def search_index(
     name: str,
-    path: Path = typer.Argument(..., exists=True, dir_okay=False,
-                                help="JSON array or JSON-lines file of documents with an id"),
+    path: Path = typer.Argument(
+        ...,
+        exists=True,
+        dir_okay=False,
+        help="JSON array or JSON-lines file of documents with an id",
+    ),
     searchable: list[str] = typer.Option([], "--searchable", help="field to search; repeatable"),
     filterable: list[str] = typer.Option([], "--filterable", help="field to filter; repeatable"),
     provider: str | None = PROVIDER,
 ) -> None:
     """Create the index if needed and index the documents of a file."""
     text = path.read_text(encoding="utf-8")
-    documents = json.loads(text) if text.lstrip().startswith("[") else [
-        json.loads(line) for line in text.splitlines() if line.strip()
-    ]
+    documents = (
+        json.loads(text)
+        if text.lstrip().startswith("[")
+        else [json.loads(line) for line in text.splitlines() if line.strip()]
+    )
 
     async def index() -> None:
         async with open_hub("search", provider) as hub:
-            fields = searchable or sorted({k for d in documents for k, v in d.items()
-                                           if isinstance(v, str) and k != "id"})
+            fields = searchable or sorted(
+                {k for d in documents for k, v in d.items() if isinstance(v, str) and k != "id"}
+            )
             await hub.search.ensure_index(name, searchable=fields, filterable=filterable)
             _show(await hub.search.index(name, documents))
 
@@ -315,8 +343,9 @@ def search_query(
 
     async def search() -> None:
         async with open_hub("search", provider) as hub:
-            results = await hub.search.search(name, query, filters=filters or None,
-                                              limit=limit, offset=offset)
+            results = await hub.search.search(
+                name, query, filters=filters or None, limit=limit, offset=offset
+            )
         table = Table(title=f"{results.total} hit(s) from {results.provider}")
         for column in ("id", "score", "document"):
             table.add_column(column, overflow="fold")

@@ -44,8 +44,10 @@ async def _demo() -> None:
         out.print(table)
         if any(row[2] == "local" for row in rows):
             root = hub.settings.data_dir.resolve()
-            out.print(f"Local artifacts are under [bold]{root}[/]: outbox/*.eml, sms.jsonl, "
-                      "payments.sqlite3, storage/, search.sqlite3")
+            out.print(
+                f"Local artifacts are under [bold]{root}[/]: outbox/*.eml, sms.jsonl, "
+                "payments.sqlite3, storage/, search.sqlite3"
+            )
 
 
 async def _email(hub: Hub) -> tuple[str, ...]:
@@ -63,38 +65,69 @@ async def _email(hub: Hub) -> tuple[str, ...]:
 
 async def _sms(hub: Hub) -> tuple[str, ...]:
     receipt = await hub.sms.send("+15555550100", "Hello from the hub", sender="+15555550199")
-    return ("sms", "send", receipt.provider, receipt.provider_id or "-",
-            f"{receipt.status}, {receipt.segments} segment(s)")
+    return (
+        "sms",
+        "send",
+        receipt.provider,
+        receipt.provider_id or "-",
+        f"{receipt.status}, {receipt.segments} segment(s)",
+    )
 
 
 async def _payments(hub: Hub) -> list[tuple[str, ...]]:
     from hub.capabilities.payments import Money
 
-    payment = await hub.payments.charge(Money(1999, "EUR"), payment_method="pm_card_visa",
-                                        description="hub demo")
+    payment = await hub.payments.charge(
+        Money(1999, "EUR"), payment_method="pm_card_visa", description="hub demo"
+    )
     refunded = await hub.payments.refund(payment.id, Money(500, "EUR"))
     return [
-        ("payments", "charge", payment.provider, payment.provider_id or "-",
-         f"{payment.status.value} {payment.amount}"),
-        ("payments", "refund", refunded.provider, refunded.provider_id or "-",
-         f"{refunded.status.value}, refunded {refunded.amount_refunded}"),
+        (
+            "payments",
+            "charge",
+            payment.provider,
+            payment.provider_id or "-",
+            f"{payment.status.value} {payment.amount}",
+        ),
+        (
+            "payments",
+            "refund",
+            refunded.provider,
+            refunded.provider_id or "-",
+            f"{refunded.status.value}, refunded {refunded.amount_refunded}",
+        ),
     ]
 
 
 async def _storage(hub: Hub) -> tuple[str, ...]:
-    receipt = await hub.storage.put("demo/hello.txt", b"Hello from the hub\n",
-                                    content_type="text/plain", metadata={"source": "demo"})
+    receipt = await hub.storage.put(
+        "demo/hello.txt",
+        b"Hello from the hub\n",
+        content_type="text/plain",
+        metadata={"source": "demo"},
+    )
     return ("storage", "put", receipt.provider, receipt.key, f"{receipt.size} bytes")
 
 
 async def _search(hub: Hub) -> tuple[str, ...]:
     await hub.search.ensure_index("demo", searchable=["title", "body"], filterable=["kind"])
-    await hub.search.index("demo", [
-        {"id": "1", "title": "Async integration hub", "body": "one API per capability",
-         "kind": "doc"},
-        {"id": "2", "title": "Circuit breakers", "body": "fail fast when a vendor is down",
-         "kind": "doc"},
-    ])
+    await hub.search.index(
+        "demo",
+        [
+            {
+                "id": "1",
+                "title": "Async integration hub",
+                "body": "one API per capability",
+                "kind": "doc",
+            },
+            {
+                "id": "2",
+                "title": "Circuit breakers",
+                "body": "fail fast when a vendor is down",
+                "kind": "doc",
+            },
+        ],
+    )
     results = await hub.search.search("demo", "integration hub")
     best = results.hits[0].id if results.hits else "-"
     return ("search", "search", results.provider, "demo", f"{results.total} hit(s), best: {best}")

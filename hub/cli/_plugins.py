@@ -20,7 +20,9 @@ def register(app: typer.Typer) -> None:
 
 def plugins(
     as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
-    markdown: bool = typer.Option(False, "--markdown", help="the integrations registry as Markdown"),
+    markdown: bool = typer.Option(
+        False, "--markdown", help="the integrations registry as Markdown"
+    ),
 ) -> None:
     """List installed plugins, their providers and any plugin that failed to load."""
     from hub.plugins import default_registry

@@ -15,14 +15,18 @@ CHUNK = 1024 * 1024
 
 def _progress() -> Progress:
     return Progress(
-        "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-        TransferSpeedColumn(), console=err, transient=True,
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=err,
+        transient=True,
     )
 
 
 async def read_with_progress(path: Path) -> AsyncIterator[bytes]:
     """Yield a file's chunks, advancing a progress bar; never holds the whole file."""
-    size = path.stat().st_size
+    size = (await anyio.Path(path).stat()).st_size
     with _progress() as progress:
         task = progress.add_task(f"upload {path.name}", total=size)
         async with await anyio.open_file(path, "rb") as handle:

@@ -28,7 +28,9 @@ def build_wheel(
     files[f"{info}/METADATA"] = (
         f"Metadata-Version: 2.1\nName: {distribution}\nVersion: {version}\n"
     ).encode()
-    files[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: hub-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    files[f"{info}/WHEEL"] = (
+        b"Wheel-Version: 1.0\nGenerator: hub-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
     eps = "[hub.plugins]\n" + "".join(f"{k} = {v}\n" for k, v in entry_points.items())
     files[f"{info}/entry_points.txt"] = eps.encode()
     record = [_record_line(name, data) for name, data in files.items()] + [f"{info}/RECORD,,"]

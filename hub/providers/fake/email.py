@@ -37,17 +37,24 @@ class FakeEmailProvider:
             provider=self.name,
             provider_id=message_id,
             idempotency_key=idempotency_key,
-            recipients=[RecipientResult(email=a.email, status="queued") for a in message.recipients],
+            recipients=[
+                RecipientResult(email=a.email, status="queued") for a in message.recipients
+            ],
             raw={"id": message_id},
         )
         self.receipts[idempotency_key] = receipt
         if self._emit:
             for address in message.recipients:
-                await self._context.emit(HubEvent(
-                    type="email.delivered", provider=self.name, capability="email",
-                    provider_event_id=f"{message_id}:{address.email}", subject_id=message_id,
-                    data={"recipient": address.email},
-                ))
+                await self._context.emit(
+                    HubEvent(
+                        type="email.delivered",
+                        provider=self.name,
+                        capability="email",
+                        provider_event_id=f"{message_id}:{address.email}",
+                        subject_id=message_id,
+                        data={"recipient": address.email},
+                    )
+                )
         return receipt
 
     async def send_many(

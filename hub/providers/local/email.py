@@ -39,8 +39,10 @@ class LocalEmailProvider:
         path = self.directory / f"{message_id.split('@')[0]}.eml"
         await atomic_write(path, mime.as_bytes())
         if self._announce:
-            print(f"hub: email to {', '.join(a.email for a in message.recipients)} -> {path}",
-                  file=sys.stderr)
+            print(
+                f"hub: email to {', '.join(a.email for a in message.recipients)} -> {path}",
+                file=sys.stderr,
+            )
         receipt = EmailReceipt(
             provider=self.name,
             provider_id=message_id,
@@ -50,11 +52,16 @@ class LocalEmailProvider:
         )
         await self._keys.put(idempotency_key, receipt)
         for address in message.recipients:
-            await self._context.emit(HubEvent(
-                type="email.delivered", provider=self.name, capability="email",
-                provider_event_id=f"{message_id}:{address.email}", subject_id=message_id,
-                data={"recipient": address.email},
-            ))
+            await self._context.emit(
+                HubEvent(
+                    type="email.delivered",
+                    provider=self.name,
+                    capability="email",
+                    provider_event_id=f"{message_id}:{address.email}",
+                    subject_id=message_id,
+                    data={"recipient": address.email},
+                )
+            )
         return receipt
 
     @property
