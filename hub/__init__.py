@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from hub.capabilities._batch import SendResult
     from hub.capabilities._models import Receipt
     from hub.capabilities.email import (
         Address,
@@ -29,7 +30,21 @@ if TYPE_CHECKING:
         EmailReceipt,
         EmailService,
         RecipientResult,
-        SendResult,
+    )
+    from hub.capabilities.payments import (
+        Customer,
+        Money,
+        Payment,
+        PaymentsService,
+        PaymentStatus,
+        Refund,
+    )
+    from hub.capabilities.sms import (
+        SmsMessage,
+        SmsReceipt,
+        SmsService,
+        VerificationResult,
+        VerificationStarted,
     )
     from hub.core import Hub
     from hub.errors import (
@@ -54,6 +69,8 @@ if TYPE_CHECKING:
     from hub.webhooks.events import HubEvent
 
     email: EmailService
+    sms: SmsService
+    payments: PaymentsService
 
 __all__ = [
     "Address",
@@ -62,6 +79,7 @@ __all__ = [
     "CapabilitySpec",
     "CircuitOpen",
     "ConfigurationError",
+    "Customer",
     "EmailMessage",
     "EmailReceipt",
     "Hub",
@@ -69,9 +87,12 @@ __all__ = [
     "HubEvent",
     "HubSettings",
     "InvalidRequest",
+    "Money",
     "NotFound",
     "OutcomeUnknown",
+    "Payment",
     "PaymentDeclined",
+    "PaymentStatus",
     "PluginError",
     "ProviderError",
     "ProviderSettings",
@@ -79,10 +100,15 @@ __all__ = [
     "RateLimited",
     "Receipt",
     "RecipientResult",
+    "Refund",
     "SendResult",
+    "SmsMessage",
+    "SmsReceipt",
     "Timeout",
     "Unavailable",
     "UnsupportedFeature",
+    "VerificationResult",
+    "VerificationStarted",
     "WebhookError",
     "aclose",
     "default_hub",
@@ -95,9 +121,17 @@ __version__ = "0.1.0"
 #: Where each public name lives; imported on first access.
 _LAZY: dict[str, str] = {
     **dict.fromkeys(
-        ["Address", "Attachment", "EmailMessage", "EmailReceipt", "RecipientResult", "SendResult"],
+        ["Address", "Attachment", "EmailMessage", "EmailReceipt", "RecipientResult"],
         "hub.capabilities.email",
     ),
+    **dict.fromkeys(
+        ["Customer", "Money", "Payment", "PaymentStatus", "Refund"], "hub.capabilities.payments"
+    ),
+    **dict.fromkeys(
+        ["SmsMessage", "SmsReceipt", "VerificationResult", "VerificationStarted"],
+        "hub.capabilities.sms",
+    ),
+    "SendResult": "hub.capabilities._batch",
     **dict.fromkeys(
         [
             "AuthenticationError",

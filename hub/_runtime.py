@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import httpx
 
+    from hub.observability import Observability
+    from hub.resilience.clock import Clock
     from hub.resilience.pipeline import Executor
     from hub.settings import Environment, HubSettings
     from hub.state import StateStore
@@ -36,6 +38,22 @@ class Runtime:
     secrets: set[str] = field(default_factory=set)
     #: Callbacks run by ``Hub.aclose()`` (HTTP clients and the like).
     closers: list[Callable[[], Any]] = field(default_factory=list)
+    #: Where the resilience strategies read time and sleep (a FakeClock in tests).
+    clock: Clock = field(default_factory=lambda: _system_clock())
+    #: Metrics registry and tracer of this hub (global ones unless injected).
+    observability: Observability = field(default_factory=lambda: _observability())
+
+
+def _system_clock() -> Clock:
+    from hub.resilience.clock import SYSTEM_CLOCK
+
+    return SYSTEM_CLOCK
+
+
+def _observability() -> Observability:
+    from hub.observability import Observability
+
+    return Observability()
 
 
 @dataclass(slots=True)

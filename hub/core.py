@@ -15,7 +15,9 @@ from pydantic import BaseModel, ValidationError
 from hub._runtime import ProviderContext, Runtime
 from hub.capabilities._service import BoundProvider, Service
 from hub.errors import ConfigurationError, HubError
+from hub.observability import Observability
 from hub.plugins import ProviderSpec, Registry, default_registry, import_string
+from hub.resilience.clock import SYSTEM_CLOCK
 from hub.resilience.pipeline import Executor
 from hub.resilience.policy import merge_policy
 from hub.settings import (
@@ -32,11 +34,15 @@ from hub.webhooks.dispatcher import Dispatcher
 if TYPE_CHECKING:
     from types import TracebackType
 
+    from opentelemetry.trace import TracerProvider
+    from prometheus_client import CollectorRegistry
+
     from hub.capabilities.email import EmailService
     from hub.capabilities.payments import PaymentsService
     from hub.capabilities.search import SearchService
     from hub.capabilities.sms import SmsService
     from hub.capabilities.storage import StorageService
+    from hub.resilience.clock import Clock
     from hub.webhooks.events import HubEvent
 
 __all__ = ["Hub"]
@@ -54,15 +60,24 @@ class Hub:
         *,
         registry: Registry | None = None,
         state: StateStore | None = None,
+        clock: Clock | None = None,
+        metrics_registry: CollectorRegistry | None = None,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
+        """``clock``, ``metrics_registry`` and ``tracer_provider`` replace the global ones."""
         self.settings = settings if settings is not None else HubSettings.load()
         self.registry = registry if registry is not None else default_registry()
         dispatcher = Dispatcher()
+        clock = clock if clock is not None else SYSTEM_CLOCK
+        if state is None:
+            state = open_state_store(self.settings.state, clock=clock)
         self._runtime = Runtime(
             settings=self.settings,
-            state=state if state is not None else open_state_store(self.settings.state),
+            state=state,
             executor=cast(Executor, None),
             dispatcher=dispatcher,
+            clock=clock,
+            observability=Observability(registry=metrics_registry, tracer_provider=tracer_provider),
         )
         self._runtime.executor = Executor(self._runtime)
         dispatcher.bind(self._runtime)
@@ -70,11 +85,31 @@ class Hub:
         self._closed = False
 
     @classmethod
-    def from_settings(cls, settings: HubSettings | None = None, **overrides: Any) -> Hub:
-        """A hub from ``settings``, or from env/.env/hub.toml with keyword overrides on top."""
+    def from_settings(
+        cls,
+        settings: HubSettings | None = None,
+        *,
+        registry: Registry | None = None,
+        clock: Clock | None = None,
+        metrics_registry: CollectorRegistry | None = None,
+        tracer_provider: TracerProvider | None = None,
+        **overrides: Any,
+    ) -> Hub:
+        """A hub from ``settings``, or from env/.env/hub.toml with keyword overrides on top.
+
+        ``registry``, ``clock``, ``metrics_registry`` and ``tracer_provider`` are injected as in
+        :class:`Hub` (tests pass a FakeClock or a private registry this way); ``state=`` stays a
+        settings override (the state store's URL), as before.
+        """
         if settings is not None and overrides:
             settings = HubSettings.load(**{**settings.model_dump(), **overrides})
-        return cls(settings if settings is not None else HubSettings.load(**overrides))
+        return cls(
+            settings if settings is not None else HubSettings.load(**overrides),
+            registry=registry,
+            clock=clock,
+            metrics_registry=metrics_registry,
+            tracer_provider=tracer_provider,
+        )
 
     # -- capabilities ---------------------------------------------------------------------
 

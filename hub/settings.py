@@ -80,6 +80,9 @@ class ProviderSettings(BaseModel):
     resilience: dict[str, Any] | None = Field(
         None, description="overrides of the capability's resilience policy for this provider"
     )
+    http: dict[str, Any] | None = Field(
+        None, description="overrides of the [http] settings (timeout, pool) for this provider"
+    )
 
     def key_mode(self) -> Literal["live", "test"] | None:
         return None

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from hub.errors import ConfigurationError
-from hub.testing._redaction import (
+from hub._redact import (
     REDACTED,
     is_secret_field,
     is_secret_header,

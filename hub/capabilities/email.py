@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from hub.capabilities._batch import SendResult, send_many
 from hub.capabilities._models import Receipt, parse_input
 from hub.capabilities._service import Service, new_idempotency_key
 from hub.errors import HubError, InvalidRequest
@@ -235,20 +236,6 @@ class EmailReceipt(Receipt):
         return self.provider_id
 
 
-class SendResult(BaseModel):
-    """One message of a ``send_many``: a receipt, or the error that message met."""
-
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
-
-    index: int
-    receipt: EmailReceipt | None = None
-    error: HubError | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.receipt is not None
-
-
 @runtime_checkable
 class EmailProvider(Protocol):
     """What an email vendor implements. ``send_many`` only with the ``batch`` feature."""
@@ -293,41 +280,23 @@ class EmailService(Service[EmailProvider]):
         messages: Sequence[EmailMessage | dict[str, Any]],
         *,
         concurrency: int = 10,
-    ) -> list[SendResult]:
-        """Send many messages; one SendResult per message, in order, never one bool for all.
+        idempotency_keys: Sequence[str] | None = None,
+    ) -> list[SendResult[EmailReceipt]]:
+        """Send many messages; one result per message, in order, never raising for one.
 
-        Uses the provider's batch API where it has one, otherwise concurrent sends.
+        An invalid message gets its InvalidRequest as its result and the others still go.
+        Uses the provider's batch API where it has one, otherwise ``concurrency`` sends at once.
+        Pass ``idempotency_keys`` (one per message) to make the whole call safe to repeat.
         """
-        prepared = [self._prepare(m, {}) for m in messages]
-        keys = [new_idempotency_key() for _ in prepared]
-        needed = set().union(*(m.required_features() for m in prepared)) if prepared else set()
-        if not prepared:
-            return []
-        primary = self._providers[0]
-        if "batch" in primary.spec.features and needed <= primary.spec.features:
-
-            async def batch(provider: EmailProvider) -> list[EmailReceipt | HubError]:
-                return await provider.send_many(prepared, idempotency_keys=keys)  # type: ignore[attr-defined,no-any-return]
-
-            outcomes = await self._call(
-                "send_many", batch, idempotency_key=keys[0], features=needed
-            )
-            return [_result(i, outcome) for i, outcome in enumerate(outcomes)]
-        results: list[SendResult | None] = [None] * len(prepared)
-        limiter = anyio.CapacityLimiter(concurrency)
-
-        async def one(index: int) -> None:
-            async with limiter:
-                try:
-                    receipt = await self.send(prepared[index], idempotency_key=keys[index])
-                    results[index] = SendResult(index=index, receipt=receipt)
-                except HubError as exc:
-                    results[index] = SendResult(index=index, error=exc)
-
-        async with anyio.create_task_group() as group:
-            for index in range(len(prepared)):
-                group.start_soon(one, index)
-        return [r for r in results if r is not None]
+        return await send_many(
+            self,
+            messages,
+            prepare=lambda message: self._prepare(message, {}),
+            features=lambda message: message.required_features(),
+            send=lambda message, key: self.send(message, idempotency_key=key),
+            concurrency=concurrency,
+            idempotency_keys=idempotency_keys,
+        )
 
     def _prepare(
         self, message: EmailMessage | dict[str, Any] | None, fields: dict[str, Any]
@@ -357,9 +326,3 @@ class EmailService(Service[EmailProvider]):
         if outbox is None:
             raise AttributeError(f"email provider {self.providers[0]!r} keeps no outbox")
         return list(outbox)
-
-
-def _result(index: int, outcome: EmailReceipt | HubError) -> SendResult:
-    if isinstance(outcome, HubError):
-        return SendResult(index=index, error=outcome)
-    return SendResult(index=index, receipt=outcome)

@@ -8,26 +8,37 @@ in the state store, so several processes sharing a store agree.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import logging
-import re
-import secrets
-import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, cast, runtime_checkable
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast, runtime_checkable
 
-import anyio
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
+from hub.capabilities._batch import SendResult, send_many
 from hub.capabilities._models import Receipt, parse_input
+from hub.capabilities._phone import (
+    _EXAMPLE,
+    PhoneNumber,
+    Sender,
+    SmsEncoding,
+    count_segments,
+    normalize_phone_number,
+    normalize_sender,
+    sms_encoding,
+)
 from hub.capabilities._service import Service, new_idempotency_key
-from hub.errors import HubError, InvalidRequest, RateLimited, UnsupportedFeature
+from hub.capabilities._verify import (
+    VerificationResult,
+    VerificationStarted,
+    VerificationStatus,
+    Verifier,
+    positive_seconds,
+)
+from hub.errors import HubError, InvalidRequest, UnsupportedFeature
 
 if TYPE_CHECKING:
-    from hub.state import StateStore
+    pass
 
 __all__ = [
     "FEATURES",
@@ -57,107 +68,6 @@ logger = logging.getLogger("hub.sms")
 FEATURES = frozenset({"batch", "media", "status_callback", "alphanumeric_sender", "verification"})
 
 SmsStatus = Literal["queued", "sent", "delivered", "undelivered", "failed", "unknown"]
-SmsEncoding = Literal["GSM-7", "UCS-2"]
-#: ``expired`` means no code is pending for the number: it expired, was used, or never existed.
-VerificationStatus = Literal["approved", "incorrect", "expired", "too_many_attempts"]
-
-# -- phone numbers and senders ----------------------------------------------------------------
-
-_E164 = re.compile(r"\+[1-9][0-9]{7,14}")
-_SEPARATORS = str.maketrans("", "", " -()")
-_ALPHANUMERIC_SENDER = re.compile(r"[A-Za-z0-9 ]{1,11}")
-_EXAMPLE = "'+14155550100'"
-
-
-def normalize_phone_number(value: object, *, field: str = "to") -> str:
-    """The E.164 form of ``value`` (spaces, dashes and parentheses dropped), or InvalidRequest."""
-    if not isinstance(value, str):
-        raise InvalidRequest(
-            f"a phone number must be a string like {_EXAMPLE}, not {type(value).__name__}",
-            field=field,
-        )
-    compact = value.strip().translate(_SEPARATORS)
-    if _E164.fullmatch(compact):
-        return compact
-    digits = compact[1:] if compact.startswith("+") else compact
-    stray = next((c for c in digits if not ("0" <= c <= "9")), None)
-    if stray is not None:
-        reason = f"it contains {stray!r}"
-    elif not compact.startswith("+"):
-        reason = "it must start with '+' and the country code"
-    elif digits.startswith("0"):
-        reason = "a country code never starts with 0"
-    else:
-        reason = f"it has {len(digits)} digits where E.164 allows 8 to 15"
-    raise InvalidRequest(
-        f"{value!r} is not an E.164 phone number ({reason}); write '+', the country code and "
-        f"the number, e.g. {_EXAMPLE}",
-        field=field,
-    )
-
-
-def normalize_sender(value: object) -> str:
-    """An E.164 number, or an alphanumeric sender id of 1-11 letters, digits or spaces."""
-    if isinstance(value, str) and any("a" <= c.lower() <= "z" for c in value):
-        text = value.strip()
-        if _ALPHANUMERIC_SENDER.fullmatch(text):
-            return text
-        raise InvalidRequest(
-            f"{value!r} is not a valid alphanumeric sender id: use 1 to 11 letters, digits or "
-            f"spaces (at least one letter), e.g. 'Acme', or an E.164 number like {_EXAMPLE}",
-            field="sender",
-        )
-    try:
-        return normalize_phone_number(value, field="sender")
-    except InvalidRequest as exc:
-        raise InvalidRequest(
-            f"{exc.message}; a sender may also be an alphanumeric id such as 'Acme'",
-            field="sender",
-        ) from None
-
-
-#: A phone number, validated and normalized to E.164 (``+14155550100``).
-PhoneNumber = Annotated[str, BeforeValidator(normalize_phone_number)]
-#: An E.164 number or an alphanumeric sender id (needs the ``alphanumeric_sender`` feature).
-Sender = Annotated[str, BeforeValidator(normalize_sender)]
-
-# -- segments ---------------------------------------------------------------------------------
-
-_GSM7_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-#: Characters GSM-7 sends as an escape plus a character: two septets each.
-_GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
-
-
-def sms_encoding(body: str) -> SmsEncoding:
-    """GSM-7 when every character is in the GSM alphabet, else UCS-2."""
-    gsm = all(c in _GSM7_BASIC or c in _GSM7_EXTENSION for c in body)
-    return "GSM-7" if gsm else "UCS-2"
-
-
-def count_segments(body: str) -> int:
-    """How many SMS segments the body is billed as (160/153 GSM-7 septets, 70/67 UCS-2 units).
-
-    A long message loses room in each segment to its concatenation header, and neither an
-    escaped GSM character nor a UTF-16 surrogate pair is split across segments.
-    """
-    if sms_encoding(body) == "GSM-7":
-        weights = [2 if c in _GSM7_EXTENSION else 1 for c in body]
-        single, part = 160, 153
-    else:
-        weights = [len(c.encode("utf-16-le")) // 2 for c in body]
-        single, part = 70, 67
-    if sum(weights) <= single:
-        return 1
-    segments, used = 1, 0
-    for weight in weights:
-        if used + weight > part:
-            segments, used = segments + 1, 0
-        used += weight
-    return segments
-
 
 # -- models -----------------------------------------------------------------------------------
 
@@ -222,49 +132,7 @@ class SmsReceipt(Receipt):
         return self.provider_id
 
 
-class SmsSendResult(BaseModel):
-    """One message of a ``send_many``: a receipt, or the error that message met."""
-
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
-
-    index: int
-    receipt: SmsReceipt | None = None
-    error: HubError | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.receipt is not None
-
-
-class VerificationStarted(BaseModel):
-    """A code is on its way. It is never part of this result."""
-
-    model_config = ConfigDict(frozen=True)
-
-    to: str
-    channel: str
-    provider: str
-    expires_at: datetime | None = None
-    max_checks: int | None = None
-    #: The hub's id of the message that carried the code (built-in verifier).
-    message_id: str | None = None
-
-
-class VerificationResult(BaseModel):
-    """The answer to one check; truthy only when approved, so ``if await check(...)`` works."""
-
-    model_config = ConfigDict(frozen=True)
-
-    to: str
-    status: VerificationStatus
-    attempts_remaining: int | None = None
-
-    @property
-    def valid(self) -> bool:
-        return self.status == "approved"
-
-    def __bool__(self) -> bool:
-        return self.valid
+SmsSendResult = SendResult[SmsReceipt]
 
 
 # -- provider protocols -----------------------------------------------------------------------
@@ -337,81 +205,21 @@ class SmsService(Service[SmsProvider]):
         concurrency: int = 10,
         idempotency_keys: Sequence[str] | None = None,
     ) -> list[SmsSendResult]:
-        """Send many messages; one SmsSendResult per message, in order, never raising for one.
+        """Send many messages; one result per message, in order, never raising for one.
 
         An invalid message gets its InvalidRequest as its result and the others still go.
         Uses the provider's batch API where it has one, otherwise ``concurrency`` sends at once.
         Pass ``idempotency_keys`` (one per message) to make the whole call safe to repeat.
         """
-        if concurrency < 1:
-            raise InvalidRequest("concurrency must be at least 1", field="concurrency")
-        if idempotency_keys is not None and len(idempotency_keys) != len(messages):
-            raise InvalidRequest(
-                f"got {len(idempotency_keys)} idempotency keys for {len(messages)} messages; "
-                "pass one key per message",
-                field="idempotency_keys",
-            )
-        keys = list(idempotency_keys or (new_idempotency_key() for _ in messages))
-        results: list[SmsSendResult | None] = [None] * len(messages)
-        ready: list[tuple[int, SmsMessage]] = []
-        for index, message in enumerate(messages):
-            try:
-                ready.append((index, self._prepare(message, None, None, {})))
-            except InvalidRequest as exc:
-                results[index] = SmsSendResult(index=index, error=exc)
-        needed: set[str] = set().union(*(m.required_features() for _, m in ready))
-        if ready and {"batch", *needed} <= self._providers[0].spec.features:
-            await self._send_batch(ready, keys, needed, results)
-        else:
-            await self._send_each(ready, keys, concurrency, results)
-        return [r for r in results if r is not None]
-
-    async def _send_batch(
-        self,
-        ready: list[tuple[int, SmsMessage]],
-        keys: list[str],
-        needed: set[str],
-        results: list[SmsSendResult | None],
-    ) -> None:
-        msgs = [m for _, m in ready]
-        batch_keys = [keys[i] for i, _ in ready]
-
-        async def batch(provider: SmsProvider) -> list[SmsReceipt | HubError]:
-            batcher = cast(BatchSmsProvider, provider)
-            return await batcher.send_many(msgs, idempotency_keys=batch_keys)
-
-        try:
-            outcomes: list[SmsReceipt | HubError] = await self._call(
-                "send_many", batch, idempotency_key=batch_keys[0], features={"batch", *needed}
-            )
-        except HubError as exc:
-            outcomes = [exc] * len(ready)
-        for (index, _), outcome in zip(ready, outcomes, strict=True):
-            if isinstance(outcome, HubError):
-                results[index] = SmsSendResult(index=index, error=outcome)
-            else:
-                results[index] = SmsSendResult(index=index, receipt=outcome)
-
-    async def _send_each(
-        self,
-        ready: list[tuple[int, SmsMessage]],
-        keys: list[str],
-        concurrency: int,
-        results: list[SmsSendResult | None],
-    ) -> None:
-        limiter = anyio.CapacityLimiter(concurrency)
-
-        async def one(index: int, message: SmsMessage) -> None:
-            async with limiter:
-                try:
-                    receipt = await self.send(message, idempotency_key=keys[index])
-                    results[index] = SmsSendResult(index=index, receipt=receipt)
-                except HubError as exc:
-                    results[index] = SmsSendResult(index=index, error=exc)
-
-        async with anyio.create_task_group() as group:
-            for index, message in ready:
-                group.start_soon(one, index, message)
+        return await send_many(
+            self,
+            messages,
+            prepare=lambda message: self._prepare(message, None, None, {}),
+            features=lambda message: message.required_features(),
+            send=lambda message, key: self.send(message, idempotency_key=key),
+            concurrency=concurrency,
+            idempotency_keys=idempotency_keys,
+        )
 
     def _prepare(
         self,
@@ -492,9 +300,9 @@ class SmsService(Service[SmsProvider]):
             )
         return await self._verifier().start(
             number,
-            expires_in=_seconds(expires_in, "expires_in"),
+            expires_in=positive_seconds(expires_in, "expires_in"),
             max_checks=max_checks,
-            resend_after=_seconds(resend_after, "resend_after"),
+            resend_after=positive_seconds(resend_after, "resend_after"),
             template=template,
             sender=sender,
         )
@@ -521,134 +329,5 @@ class SmsService(Service[SmsProvider]):
     def _native(self) -> bool:
         return "verification" in self._providers[0].spec.features
 
-    def _verifier(self) -> _Verifier:
-        return _Verifier(self._runtime.state, self.send)
-
-
-_Send = Callable[[str, str, "str | None"], Awaitable[SmsReceipt]]
-
-
-def _seconds(value: float | timedelta, name: str) -> float:
-    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
-    if seconds <= 0:
-        raise InvalidRequest(f"{name} must be a positive number of seconds", field=name)
-    return seconds
-
-
-class _Verifier:
-    """One-time codes over any SMS provider, kept in the state store as keyed hashes only.
-
-    Checks are counted with the store's atomic ``incr`` and an approval is claimed with its
-    atomic ``add``, so concurrent guesses from any number of processes cannot exceed the limit
-    and a code is approved once even when checked twice at the same moment.
-    """
-
-    def __init__(self, state: StateStore, send: _Send) -> None:
-        self._state = state
-        self._send = send
-
-    async def start(
-        self,
-        number: str,
-        *,
-        expires_in: float,
-        max_checks: int,
-        resend_after: float,
-        template: str,
-        sender: str | None,
-    ) -> VerificationStarted:
-        if max_checks < 1:
-            raise InvalidRequest("max_checks must be at least 1", field="max_checks")
-        if "{code}" not in template:
-            raise InvalidRequest("template must contain '{code}'", field="template")
-        key = await self._key()
-        ref = _ref(key, number)
-        cooldown = f"{ref}:cooldown"
-        now = time.time()
-        if not await self._state.add(cooldown, str(now + resend_after).encode(), ttl=resend_after):
-            raise _too_soon(number, resend_after, await self._state.get(cooldown))
-        code = f"{secrets.randbelow(1_000_000):06d}"
-        nonce = secrets.token_hex(8)
-        record = {
-            "nonce": nonce,
-            "digest": _digest(key, nonce, code),
-            "ttl": expires_in,
-            "max_checks": max_checks,
-        }
-        await self._state.set(f"{ref}:code", json.dumps(record).encode(), ttl=expires_in)
-        try:
-            receipt = await self._send(number, template.replace("{code}", code), sender)
-        except Exception:
-            # Nothing reached the phone: let the user ask again at once.
-            await self._state.delete(f"{ref}:code")
-            await self._state.delete(cooldown)
-            raise
-        logger.debug("sms verification started for %s (expires in %g s)", number, expires_in)
-        return VerificationStarted(
-            to=number,
-            channel="sms",
-            provider=receipt.provider,
-            expires_at=datetime.fromtimestamp(now + expires_in, UTC),
-            max_checks=max_checks,
-            message_id=receipt.id,
-        )
-
-    async def check(self, number: str, code: str) -> VerificationResult:
-        key = await self._key()
-        ref = _ref(key, number)
-        stored = await self._state.get(f"{ref}:code")
-        if stored is None:
-            return _result(number, "expired", None)
-        record: dict[str, Any] = json.loads(stored)
-        nonce, ttl = str(record["nonce"]), float(record["ttl"])
-        max_checks = int(record["max_checks"])
-        # Keys of one verification carry its nonce, so a new code starts with a clean count.
-        checks = await self._state.incr(f"{ref}:{nonce}:checks", ttl=ttl)
-        if checks > max_checks:
-            return _result(number, "too_many_attempts", 0)
-        if hmac.compare_digest(_digest(key, nonce, code), str(record["digest"])):
-            if await self._state.add(f"{ref}:{nonce}:used", b"1", ttl=ttl):
-                await self._state.delete(f"{ref}:code")
-                return _result(number, "approved", None)
-            return _result(number, "expired", None)
-        left = max_checks - checks
-        return _result(number, "incorrect" if left else "too_many_attempts", left)
-
-    async def _key(self) -> bytes:
-        """The hub's HMAC key, created once in the state store so every process shares it."""
-        stored = await self._state.get(_KEY_NAME)
-        if stored is None:
-            await self._state.add(_KEY_NAME, secrets.token_bytes(32))
-            stored = await self._state.get(_KEY_NAME)
-        if stored is None:
-            raise HubError("the state store did not keep the verification key; check its health")
-        return stored
-
-
-#: State keys: the store adds its own prefix (``state.prefix``) where it is shared.
-_KEY_NAME = "sms:verify:key"
-
-
-def _ref(key: bytes, number: str) -> str:
-    # State keys carry a keyed hash of the number, not the number itself.
-    tag = hmac.new(key, b"number:" + number.encode(), hashlib.sha256).hexdigest()[:32]
-    return f"sms:verify:{tag}"
-
-
-def _result(number: str, status: VerificationStatus, left: int | None) -> VerificationResult:
-    logger.debug("sms verification check for %s: %s", number, status)
-    return VerificationResult(to=number, status=status, attempts_remaining=left)
-
-
-def _too_soon(number: str, resend_after: float, until: bytes | None) -> RateLimited:
-    wait = max(0.0, float(until) - time.time()) if until else 0.0
-    return RateLimited(
-        f"a verification code was sent to {number} less than {resend_after:g} s ago; "
-        f"wait {wait:.1f} s before asking for another",
-        provider="verify",
-        retry_after=wait,
-    )
-
-
-def _digest(key: bytes, nonce: str, code: str) -> str:
-    return hmac.new(key, f"code:{nonce}:{code}".encode(), hashlib.sha256).hexdigest()
+    def _verifier(self) -> Verifier:
+        return Verifier(self._runtime.state, self.send)

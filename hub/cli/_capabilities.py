@@ -285,9 +285,12 @@ def storage_url(
     async def url() -> None:
         async with open_hub("storage", provider) as hub:
             verb = method.upper()
-            if verb not in ("GET", "PUT"):
+            if verb == "GET":
+                typer.echo(await hub.storage.url(key, expires_in=expires_in, method="GET"))
+            elif verb == "PUT":
+                typer.echo(await hub.storage.url(key, expires_in=expires_in, method="PUT"))
+            else:
                 raise typer.BadParameter("--method must be GET or PUT")
-            typer.echo(await hub.storage.url(key, expires_in=expires_in, method=verb))
 
     _run(url)
 

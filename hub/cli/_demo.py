@@ -87,14 +87,14 @@ async def _payments(hub: Hub) -> list[tuple[str, ...]]:
             "charge",
             payment.provider,
             payment.provider_id or "-",
-            f"{payment.status.value} {payment.amount}",
+            f"{payment.status.value} {payment.money}",
         ),
         (
             "payments",
             "refund",
             refunded.provider,
             refunded.provider_id or "-",
-            f"{refunded.status.value}, refunded {refunded.amount_refunded}",
+            f"{refunded.payment.status.value}, refunded {refunded.amount} of {payment.amount}",
         ),
     ]
 

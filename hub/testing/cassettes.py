@@ -58,7 +58,7 @@ import anyio.to_thread
 import httpx
 
 from hub.errors import ConfigurationError
-from hub.testing._redaction import (
+from hub._redact import (
     REDACTED,
     redact_bytes,
     redact_form,

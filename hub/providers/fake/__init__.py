@@ -23,4 +23,53 @@ def hub_providers() -> list[ProviderSpec]:
             webhook_events=("email.delivered",),
             description="keeps messages in memory (an outbox to inspect); can inject faults",
         ),
+        ProviderSpec(
+            "sms",
+            "fake",
+            f"{_M}.sms:FakeSmsProvider",
+            f"{_M}._faults:FakeSettings",
+            features=frozenset({"batch", "media", "status_callback", "alphanumeric_sender"}),
+            webhook_events=("sms.delivered",),
+            description="keeps text messages in memory (an outbox to inspect); can inject faults",
+        ),
+        ProviderSpec(
+            "payments",
+            "fake",
+            f"{_M}.payments:FakePaymentsProvider",
+            f"{_M}._faults:FakeSettings",
+            features=frozenset(
+                {
+                    "authorize_only",
+                    "partial_capture",
+                    "partial_refund",
+                    "customers",
+                    "idempotency",
+                    "three_d_secure",
+                }
+            ),
+            webhook_events=(
+                "payment.succeeded",
+                "payment.captured",
+                "payment.canceled",
+                "payment.refunded",
+                "payment.failed",
+            ),
+            description="a payment ledger in memory; Stripe-like test cards; can inject faults",
+        ),
+        ProviderSpec(
+            "storage",
+            "fake",
+            f"{_M}.storage:FakeStorageProvider",
+            f"{_M}._faults:FakeSettings",
+            features=frozenset({"presigned_urls", "presigned_put", "metadata", "ranged_reads"}),
+            description="objects in memory; signed fake-storage:// URLs; can inject faults",
+        ),
+        ProviderSpec(
+            "search",
+            "fake",
+            f"{_M}.search:FakeSearchProvider",
+            f"{_M}._faults:FakeSettings",
+            features=frozenset({"filters", "range_filters", "scores"}),
+            description="indexes in memory, BM25 ranking in Python; can inject faults",
+        ),
     ]

@@ -23,4 +23,53 @@ def hub_providers() -> list[ProviderSpec]:
             webhook_events=("email.delivered",),
             description="writes each message as an .eml file under .hub/outbox/",
         ),
+        ProviderSpec(
+            "sms",
+            "local",
+            f"{_M}.sms:LocalSmsProvider",
+            f"{_M}.sms:LocalSmsSettings",
+            features=frozenset({"media", "alphanumeric_sender"}),
+            webhook_events=("sms.delivered",),
+            description="appends each message as a JSON line to .hub/sms.jsonl",
+        ),
+        ProviderSpec(
+            "payments",
+            "local",
+            f"{_M}.payments:LocalPaymentsProvider",
+            f"{_M}.payments:LocalPaymentsSettings",
+            features=frozenset(
+                {
+                    "authorize_only",
+                    "partial_capture",
+                    "partial_refund",
+                    "customers",
+                    "idempotency",
+                    "three_d_secure",
+                }
+            ),
+            webhook_events=(
+                "payment.succeeded",
+                "payment.captured",
+                "payment.canceled",
+                "payment.refunded",
+                "payment.failed",
+            ),
+            description="a payment ledger in .hub/payments.sqlite3; Stripe-like test cards",
+        ),
+        ProviderSpec(
+            "storage",
+            "local",
+            f"{_M}.storage:LocalStorageProvider",
+            f"{_M}.storage:LocalStorageSettings",
+            features=frozenset({"presigned_urls", "metadata", "ranged_reads"}),
+            description="files under .hub/storage/objects/; url() gives file:// URLs",
+        ),
+        ProviderSpec(
+            "search",
+            "local",
+            f"{_M}.search:LocalSearchProvider",
+            f"{_M}.search:LocalSearchSettings",
+            features=frozenset({"filters", "range_filters", "scores"}),
+            description="SQLite FTS5 with BM25 ranking in .hub/search.sqlite3",
+        ),
     ]

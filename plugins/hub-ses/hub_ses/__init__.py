@@ -1,0 +1,1 @@
+"""Amazon SES for the integration hub."""
