@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         PaymentStatus,
         Refund,
     )
+    from hub.capabilities.search import Hit, IndexResult, SearchResults, SearchService
     from hub.capabilities.sms import (
         SmsMessage,
         SmsReceipt,
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
         VerificationResult,
         VerificationStarted,
     )
+    from hub.capabilities.storage import ObjectInfo, PutReceipt, StorageService
     from hub.core import Hub
     from hub.errors import (
         AuthenticationError,
@@ -71,6 +73,8 @@ if TYPE_CHECKING:
     email: EmailService
     sms: SmsService
     payments: PaymentsService
+    storage: StorageService
+    search: SearchService
 
 __all__ = [
     "Address",
@@ -82,13 +86,16 @@ __all__ = [
     "Customer",
     "EmailMessage",
     "EmailReceipt",
+    "Hit",
     "Hub",
     "HubError",
     "HubEvent",
     "HubSettings",
+    "IndexResult",
     "InvalidRequest",
     "Money",
     "NotFound",
+    "ObjectInfo",
     "OutcomeUnknown",
     "Payment",
     "PaymentDeclined",
@@ -97,10 +104,12 @@ __all__ = [
     "ProviderError",
     "ProviderSettings",
     "ProviderSpec",
+    "PutReceipt",
     "RateLimited",
     "Receipt",
     "RecipientResult",
     "Refund",
+    "SearchResults",
     "SendResult",
     "SmsMessage",
     "SmsReceipt",
@@ -132,6 +141,8 @@ _LAZY: dict[str, str] = {
         "hub.capabilities.sms",
     ),
     "SendResult": "hub.capabilities._batch",
+    **dict.fromkeys(["Hit", "IndexResult", "SearchResults"], "hub.capabilities.search"),
+    **dict.fromkeys(["ObjectInfo", "PutReceipt"], "hub.capabilities.storage"),
     **dict.fromkeys(
         [
             "AuthenticationError",
