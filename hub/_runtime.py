@@ -7,6 +7,7 @@ state store and a way to emit events.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from hub.webhooks.events import HubEvent
 
 __all__ = ["ProviderContext", "Runtime"]
+
+_log = logging.getLogger("hub.webhooks")
 
 
 @dataclass(slots=True)
@@ -90,5 +93,17 @@ class ProviderContext:
         return client
 
     async def emit(self, event: HubEvent) -> None:
-        """Hand an event to the app's handlers, as a vendor's webhook would (local/fake)."""
-        await self.runtime.dispatcher.dispatch(event)
+        """Hand an event to the app's handlers, as a vendor's webhook would (local/fake).
+
+        A failing handler never fails the provider call that emitted the event, just as a
+        vendor's webhook delivery cannot fail the send; the failure is logged instead.
+        """
+        try:
+            await self.runtime.dispatcher.dispatch(event)
+        except Exception:
+            _log.exception(
+                "a handler for %s from %s failed; the %s call itself succeeded",
+                event.type,
+                event.provider,
+                self.capability,
+            )

@@ -167,6 +167,14 @@ class WebhookSettings(BaseModel):
     public_url: AnyUrl | None = Field(
         None, description="the URL vendors post to, when a proxy rewrites it (Twilio signs it)"
     )
+    builtin_secrets: list[SecretStr] = Field(
+        default_factory=list,
+        description="whsec_ secrets of the local/fake providers' webhooks, newest first",
+    )
+    handlers: list[str] = Field(
+        default_factory=list,
+        description='"module:attr" of register(hub) functions that `hub serve` calls per worker',
+    )
 
 
 class HubSettings(BaseSettings):

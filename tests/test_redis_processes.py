@@ -70,7 +70,8 @@ async def warm_up(store):
     # anyio imports its asyncio backend on the first sleep (0.1-0.5 s on a busy machine), and
     # a script is loaded on its first call: neither belongs inside the measured window.
     await SYSTEM_CLOCK.sleep(0)
-    await RateLimiter(f"warm-up-{os.getpid()}", RateLimitPolicy(rate=1), store, SYSTEM_CLOCK).acquire()
+    own = RateLimiter(f"warm-up-{os.getpid()}", RateLimitPolicy(rate=1), store, SYSTEM_CLOCK)
+    await own.acquire()
 
 async def main(mode, url, prefix, *args):
     store = RedisStateStore.from_url(url, prefix=prefix)

@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
+from pydantic import BaseModel
+
 from hub.errors import UnsupportedFeature
 
 if TYPE_CHECKING:
@@ -54,6 +56,10 @@ class Operation:
     remember_key: bool = False
     #: After a timeout or a dropped answer the call must not go to another provider.
     money_moves: bool = False
+    #: A body streamed for as long as it takes: no attempt timeout or total deadline.
+    streaming: bool = False
+    #: The model a remembered result is stored as (idempotency for vendors without it).
+    result_type: type[BaseModel] | None = None
 
 
 class Service(Generic[P]):
@@ -99,6 +105,8 @@ class Service(Generic[P]):
         idempotency_key: str | None = None,
         remember_key: bool = False,
         money_moves: bool = False,
+        streaming: bool = False,
+        result_type: type[BaseModel] | None = None,
         features: Iterable[str] = (),
     ) -> R:
         """Run ``invoke`` on the chain through the pipeline; see docs/resilience.md."""
@@ -110,6 +118,8 @@ class Service(Generic[P]):
             idempotency_key=idempotency_key,
             remember_key=remember_key,
             money_moves=money_moves,
+            streaming=streaming,
+            result_type=result_type,
         )
         candidates = [b for b in self._providers if needed <= b.spec.features]
         if not candidates:

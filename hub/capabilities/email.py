@@ -272,6 +272,7 @@ class EmailService(Service[EmailProvider]):
             lambda provider: provider.send(msg, idempotency_key=key),
             idempotency_key=key,
             remember_key=True,
+            result_type=EmailReceipt,
             features=msg.required_features(),
         )
 

@@ -195,6 +195,7 @@ class SmsService(Service[SmsProvider]):
             lambda provider: provider.send(msg, idempotency_key=key),
             idempotency_key=key,
             remember_key=True,
+            result_type=SmsReceipt,
             features=msg.required_features(),
         )
 

@@ -294,9 +294,9 @@ class StorageService(Service[StorageProvider]):
         """Store an object. ``str`` is stored as UTF-8 text; a path is streamed from disk.
 
         bytes, text and paths are retried like any idempotent write; an async iterable can be
-        read only once, so a failure after its first chunk is final. The whole upload is one
-        attempt under ``storage.resilience.timeout`` (``attempt``/``total``): raise those for
-        big uploads over slow links.
+        read only once, so a failure after its first chunk is final. An upload is not cut off by
+        the attempt timeout or the total deadline (it runs as long as data flows); a stalled
+        connection ends on the HTTP read timeout.
         """
         validate_key(key)
         meta = validate_metadata(metadata)
@@ -325,7 +325,11 @@ class StorageService(Service[StorageProvider]):
             return receipt.model_copy(update={"checksum": body.digest.hexdigest()})
 
         return await self._call(
-            "put", invoke, idempotent=replayable, features=["metadata"] if meta else []
+            "put",
+            invoke,
+            idempotent=replayable,
+            streaming=True,
+            features=["metadata"] if meta else [],
         )
 
     async def get(self, key: str) -> bytes:

@@ -13,6 +13,9 @@ def serve(
     host: str | None = typer.Option(None, help="bind address (default 127.0.0.1)"),
     port: int | None = typer.Option(None, help="port (default 8000)"),
     workers: int | None = typer.Option(None, help="worker processes"),
+    handlers: list[str] = typer.Option(
+        [], "--handlers", help='"module:attr" of a register(hub) function; repeatable'
+    ),
 ) -> None:
     """Receive vendor webhooks on POST /webhooks/{provider} (plus /healthz and /metrics)."""
     from hub.settings import HubSettings
@@ -22,4 +25,4 @@ def serve(
     overrides = {k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v}
     if overrides:
         settings.webhooks = settings.webhooks.model_copy(update=overrides)
-    run_server(settings)
+    run_server(settings, handlers=handlers or settings.webhooks.handlers)

@@ -220,7 +220,8 @@ class ProviderPipeline:
     def __init__(self, capability: str, bound: BoundProvider[Any], runtime: Runtime) -> None:
         policy, name = bound.policy, bound.name
         clock, state, metrics = runtime.clock, runtime.state, runtime.observability.metrics
-        prefix = f"{runtime.settings.state.prefix}{capability}:"
+        # The state store adds settings.state.prefix itself.
+        prefix = f"{capability}:"
         self.capability = capability
         self.name = name
         self.guard: IdempotencyGuard | None = None
@@ -280,7 +281,7 @@ class ProviderPipeline:
                 f"{op.capability}.{op.name}",
                 op.idempotency_key,
                 partial(self._limited, call, target, invoke),
-                self._result_type(op.name, target),
+                self._result_type(op, target),
             )
             if replayed:
                 call.replayed = True
@@ -300,7 +301,7 @@ class ProviderPipeline:
             waited = await self.rate_limiter.acquire()
             if call.metrics is not None:
                 call.metrics.rate_limit_wait(waited)
-        total = self.total
+        total = None if call.op.streaming else self.total
         started = anyio.current_time() if total is not None else 0.0
         # The first attempt needs no deadline scope of its own: its timeout is already the
         # shorter of the attempt timeout and the total deadline (one cancel scope, ~7 µs, saved).
@@ -369,7 +370,11 @@ class ProviderPipeline:
             if breaker is not None:
                 await breaker.acquire()
             call.in_attempt = True
-            result = await self.timeout.run(invoke, target)
+            if call.op.streaming:
+                # Streams run as long as data flows; a stalled one ends on the HTTP read timeout.
+                result = await invoke(target)
+            else:
+                result = await self.timeout.run(invoke, target)
         except Exception as exc:
             admitted, call.in_attempt = call.in_attempt, False
             call.last_error = exc
@@ -381,6 +386,13 @@ class ProviderPipeline:
                 else:
                     await breaker.record_success()
             raise
+        except BaseException:
+            # Cancelled mid-attempt: no verdict, but a half-open trial slot must be freed.
+            admitted, call.in_attempt = call.in_attempt, False
+            if admitted and breaker is not None:
+                with anyio.CancelScope(shield=True):
+                    await breaker.release()
+            raise
         call.in_attempt = False
         if call.metrics is not None:
             call.metrics.attempt_ok.inc()
@@ -388,8 +400,11 @@ class ProviderPipeline:
             await breaker.record_success()
         return result
 
-    def _result_type(self, operation: str, target: Any) -> type[BaseModel]:
-        """The model a remembered result is stored as: the provider method's return type."""
+    def _result_type(self, op: Operation, target: Any) -> type[BaseModel]:
+        """The model a remembered result is stored as: the service's, else the provider's."""
+        if op.result_type is not None:
+            return op.result_type
+        operation = op.name
         found = self._result_types.get(operation)
         if found is None:
             found = self._result_types[operation] = _declared_result(target, operation, self.name)

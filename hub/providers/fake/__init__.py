@@ -9,6 +9,7 @@ from hub.plugins import ProviderSpec, hookimpl
 
 hub_plugin_api = 1
 
+_WEBHOOK = "hub.webhooks.builtin:BuiltinWebhookHandler"
 _M = "hub.providers.fake"
 
 
@@ -16,11 +17,25 @@ _M = "hub.providers.fake"
 def hub_providers() -> list[ProviderSpec]:
     return [
         ProviderSpec(
-            "email", "fake", f"{_M}.email:FakeEmailProvider", f"{_M}._faults:FakeSettings",
-            features=frozenset({"attachments", "inline_attachments", "tags", "metadata",
-                                "custom_headers", "templates", "batch", "scheduled_send",
-                                "idempotency"}),
+            "email",
+            "fake",
+            f"{_M}.email:FakeEmailProvider",
+            f"{_M}._faults:FakeSettings",
+            features=frozenset(
+                {
+                    "attachments",
+                    "inline_attachments",
+                    "tags",
+                    "metadata",
+                    "custom_headers",
+                    "templates",
+                    "batch",
+                    "scheduled_send",
+                    "idempotency",
+                }
+            ),
             webhook_events=("email.delivered",),
+            webhook=_WEBHOOK,
             description="keeps messages in memory (an outbox to inspect); can inject faults",
         ),
         ProviderSpec(
@@ -30,6 +45,7 @@ def hub_providers() -> list[ProviderSpec]:
             f"{_M}._faults:FakeSettings",
             features=frozenset({"batch", "media", "status_callback", "alphanumeric_sender"}),
             webhook_events=("sms.delivered",),
+            webhook=_WEBHOOK,
             description="keeps text messages in memory (an outbox to inspect); can inject faults",
         ),
         ProviderSpec(
@@ -54,6 +70,7 @@ def hub_providers() -> list[ProviderSpec]:
                 "payment.refunded",
                 "payment.failed",
             ),
+            webhook=_WEBHOOK,
             description="a payment ledger in memory; Stripe-like test cards; can inject faults",
         ),
         ProviderSpec(
@@ -62,6 +79,7 @@ def hub_providers() -> list[ProviderSpec]:
             f"{_M}.storage:FakeStorageProvider",
             f"{_M}._faults:FakeSettings",
             features=frozenset({"presigned_urls", "presigned_put", "metadata", "ranged_reads"}),
+            webhook=_WEBHOOK,
             description="objects in memory; signed fake-storage:// URLs; can inject faults",
         ),
         ProviderSpec(
@@ -70,6 +88,7 @@ def hub_providers() -> list[ProviderSpec]:
             f"{_M}.search:FakeSearchProvider",
             f"{_M}._faults:FakeSettings",
             features=frozenset({"filters", "range_filters", "scores"}),
+            webhook=_WEBHOOK,
             description="indexes in memory, BM25 ranking in Python; can inject faults",
         ),
     ]

@@ -10,6 +10,7 @@ from hub.plugins import ProviderSpec, hookimpl
 
 hub_plugin_api = 1
 
+_WEBHOOK = "hub.webhooks.builtin:BuiltinWebhookHandler"
 _M = "hub.providers.local"
 
 
@@ -17,10 +18,23 @@ _M = "hub.providers.local"
 def hub_providers() -> list[ProviderSpec]:
     return [
         ProviderSpec(
-            "email", "local", f"{_M}.email:LocalEmailProvider", f"{_M}.email:LocalEmailSettings",
-            features=frozenset({"attachments", "inline_attachments", "tags", "metadata",
-                                "custom_headers", "templates", "idempotency"}),
+            "email",
+            "local",
+            f"{_M}.email:LocalEmailProvider",
+            f"{_M}.email:LocalEmailSettings",
+            features=frozenset(
+                {
+                    "attachments",
+                    "inline_attachments",
+                    "tags",
+                    "metadata",
+                    "custom_headers",
+                    "templates",
+                    "idempotency",
+                }
+            ),
             webhook_events=("email.delivered",),
+            webhook=_WEBHOOK,
             description="writes each message as an .eml file under .hub/outbox/",
         ),
         ProviderSpec(
@@ -30,6 +44,7 @@ def hub_providers() -> list[ProviderSpec]:
             f"{_M}.sms:LocalSmsSettings",
             features=frozenset({"media", "alphanumeric_sender"}),
             webhook_events=("sms.delivered",),
+            webhook=_WEBHOOK,
             description="appends each message as a JSON line to .hub/sms.jsonl",
         ),
         ProviderSpec(
@@ -54,6 +69,7 @@ def hub_providers() -> list[ProviderSpec]:
                 "payment.refunded",
                 "payment.failed",
             ),
+            webhook=_WEBHOOK,
             description="a payment ledger in .hub/payments.sqlite3; Stripe-like test cards",
         ),
         ProviderSpec(
@@ -62,6 +78,7 @@ def hub_providers() -> list[ProviderSpec]:
             f"{_M}.storage:LocalStorageProvider",
             f"{_M}.storage:LocalStorageSettings",
             features=frozenset({"presigned_urls", "metadata", "ranged_reads"}),
+            webhook=_WEBHOOK,
             description="files under .hub/storage/objects/; url() gives file:// URLs",
         ),
         ProviderSpec(
@@ -70,6 +87,7 @@ def hub_providers() -> list[ProviderSpec]:
             f"{_M}.search:LocalSearchProvider",
             f"{_M}.search:LocalSearchSettings",
             features=frozenset({"filters", "range_filters", "scores"}),
+            webhook=_WEBHOOK,
             description="SQLite FTS5 with BM25 ranking in .hub/search.sqlite3",
         ),
     ]
