@@ -53,7 +53,9 @@ def diagnose() -> DoctorReport:
             for name in chain:
                 spec = registry.provider(capability, name)
                 model = hub.provider_settings(spec, section.provider_section(name))
-                masked[name] = model.model_dump(mode="json", exclude={"resilience", "http"}, exclude_none=True)
+                masked[name] = model.model_dump(
+                    mode="json", exclude={"resilience", "http"}, exclude_none=True
+                )
             hub.service(capability)
             ok = True
         except HubError as exc:

@@ -21,7 +21,7 @@ def build_wheel(
     modules: dict[str, str],
     entry_points: dict[str, str],
 ) -> Path:
-    """Write ``{distribution}-{version}-py3-none-any.whl`` with modules and hub.plugins entry points."""
+    """Write a ``py3-none-any`` wheel holding ``modules`` and ``hub.plugins`` entry points."""
     dist = distribution.replace("-", "_")
     info = f"{dist}-{version}.dist-info"
     files: dict[str, bytes] = {name: text.encode() for name, text in modules.items()}
