@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from hub._runtime import ProviderContext
 from hub.capabilities.email import EmailMessage, EmailReceipt, RecipientResult
 from hub.errors import HubError
+from hub.providers._events import email_delivered
 from hub.providers.fake._faults import FakeSettings, Faults
-from hub.webhooks.events import HubEvent
 
 
 class FakeEmailProvider:
@@ -44,17 +44,7 @@ class FakeEmailProvider:
         )
         self.receipts[idempotency_key] = receipt
         if self._emit:
-            for address in message.recipients:
-                await self._context.emit(
-                    HubEvent(
-                        type="email.delivered",
-                        provider=self.name,
-                        capability="email",
-                        provider_event_id=f"{message_id}:{address.email}",
-                        subject_id=message_id,
-                        data={"recipient": address.email},
-                    )
-                )
+            await email_delivered(self._context, message, message_id)
         return receipt
 
     async def send_many(

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from hub._runtime import ProviderContext
 from hub.capabilities.sms import SmsMessage, SmsReceipt
 from hub.errors import HubError
+from hub.providers._events import sms_delivered
 from hub.providers.fake._faults import FakeSettings, Faults
-from hub.webhooks.events import HubEvent
 
 
 class FakeSmsProvider:
@@ -57,16 +57,7 @@ class FakeSmsProvider:
         )
         self.receipts[idempotency_key] = receipt
         if self._emit:
-            await self._context.emit(
-                HubEvent(
-                    type="sms.delivered",
-                    provider=self.name,
-                    capability="sms",
-                    provider_event_id=f"{message_id}:delivered",
-                    subject_id=message_id,
-                    data={"to": message.to, "segments": receipt.segments},
-                )
-            )
+            await sms_delivered(self._context, message, message_id, receipt.segments)
         return receipt
 
     async def aclose(self) -> None:

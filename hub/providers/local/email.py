@@ -11,10 +11,10 @@ import anyio
 from hub._runtime import ProviderContext
 from hub.capabilities._mime import to_mime
 from hub.capabilities.email import EmailMessage, EmailReceipt, RecipientResult
+from hub.providers._events import email_delivered
 from hub.providers.local._files import atomic_write
 from hub.providers.local._idempotency import KeyLedger
 from hub.settings import ProviderSettings
-from hub.webhooks.events import HubEvent
 
 
 class LocalEmailSettings(ProviderSettings):
@@ -51,17 +51,7 @@ class LocalEmailProvider:
             raw={"path": str(path)},
         )
         await self._keys.put(idempotency_key, receipt)
-        for address in message.recipients:
-            await self._context.emit(
-                HubEvent(
-                    type="email.delivered",
-                    provider=self.name,
-                    capability="email",
-                    provider_event_id=f"{message_id}:{address.email}",
-                    subject_id=message_id,
-                    data={"recipient": address.email},
-                )
-            )
+        await email_delivered(self._context, message, message_id)
         return receipt
 
     @property

@@ -12,9 +12,9 @@ import anyio
 
 from hub._runtime import ProviderContext
 from hub.capabilities.sms import SmsMessage, SmsReceipt
+from hub.providers._events import sms_delivered
 from hub.providers.local._idempotency import KeyLedger
 from hub.settings import ProviderSettings
-from hub.webhooks.events import HubEvent
 
 
 class LocalSmsSettings(ProviderSettings):
@@ -46,16 +46,7 @@ class LocalSmsProvider:
                 f"hub: sms to {message.to} ({receipt.segments} segment(s)) -> {self.path}",
                 file=sys.stderr,
             )
-        await self._context.emit(
-            HubEvent(
-                type="sms.delivered",
-                provider=self.name,
-                capability="sms",
-                provider_event_id=f"{receipt.provider_id}:delivered",
-                subject_id=receipt.provider_id,
-                data={"to": message.to, "segments": receipt.segments},
-            )
-        )
+        await sms_delivered(self._context, message, receipt.provider_id or "", receipt.segments)
         return receipt
 
     async def _append(self, message: SmsMessage, idempotency_key: str) -> SmsReceipt:
