@@ -8,6 +8,8 @@ from email.message import EmailMessage as MimeMessage
 from email.utils import format_datetime, make_msgid
 from typing import TYPE_CHECKING
 
+from hub.errors import InvalidRequest
+
 if TYPE_CHECKING:
     from hub.capabilities.email import EmailMessage
 
@@ -20,7 +22,8 @@ def to_mime(message: EmailMessage, *, message_id: str | None = None) -> MimeMess
     Bcc recipients are deliberately left out of the headers; tags and metadata travel as
     ``X-Tags`` / ``X-Metadata`` headers so nothing the caller set is dropped.
     """
-    mime = MimeMessage(policy=email.policy.SMTPUTF8)
+    # RFC 2047 encoded words, not raw UTF-8 headers: readable by every parser and SMTP server.
+    mime = MimeMessage(policy=email.policy.default)
     assert message.from_ is not None, "the service fills the default sender before this"
     mime["From"] = message.from_.formatted()
     if message.to:
@@ -33,14 +36,15 @@ def to_mime(message: EmailMessage, *, message_id: str | None = None) -> MimeMess
     mime["Message-ID"] = message_id or make_msgid(domain=message.from_.email.rsplit("@", 1)[1])
     if message.send_at:
         mime["Date"] = format_datetime(message.send_at)
-    for name, value in message.headers.items():
-        mime[name] = value
     if message.tags:
         mime["X-Tags"] = ", ".join(message.tags)
     if message.metadata:
         mime["X-Metadata"] = json.dumps(message.metadata, sort_keys=True)
     if message.template_id:
         mime["X-Template-Id"] = message.template_id
+    for name, value in message.headers.items():
+        _check_header(mime, name)
+        mime[name] = value
     text = message.text
     if text is None and message.html is None:
         text = json.dumps(message.template_data, sort_keys=True, indent=2)
@@ -73,6 +77,26 @@ def to_mime(message: EmailMessage, *, message_id: str | None = None) -> MimeMess
                 cid=f"<{attachment.content_id}>" if attachment.content_id else None,
             )
     return mime
+
+
+def _check_header(mime: MimeMessage, name: str) -> None:
+    """Refuse a custom header that would clash with one the message's fields produce.
+
+    A second Subject (or From...) would make the MIME invalid, a Content-* header would be
+    dropped by ``set_content`` and a Bcc header would show the blind copies to everyone.
+    """
+    lowered = name.lower()
+    if not name.isascii() or not name.isprintable():
+        problem = "is not a printable ASCII header name (RFC 5322)"
+    elif lowered == "bcc":
+        problem = "would reveal blind copies to every recipient; use the bcc field"
+    elif lowered.startswith("content-") or lowered == "mime-version":
+        problem = "is set from the message's body and attachments"
+    elif name in mime:
+        problem = "clashes with a header set from the message's own fields; set that field"
+    else:
+        return
+    raise InvalidRequest(f"custom header {name!r} {problem}", field=f"headers.{name}")
 
 
 def _html_part(mime: MimeMessage) -> MimeMessage | None:
