@@ -1,12 +1,19 @@
-"""Shared fixtures: the async backend and the real local services (Redis, PostgreSQL)."""
+"""Shared fixtures: the async backend, the real local services (Redis, PostgreSQL) and a
+StateStore on each backend."""
 
 from __future__ import annotations
 
 import os
 import socket
+import uuid
+from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import pytest
+
+from hub.state import StateStore
+from hub.state.memory import MemoryStateStore
+from hub.testing.clock import FakeClock
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -57,3 +64,39 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: os.PathLike[str]) ->
         if name.startswith("HUB_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The controllable clock a test drives; modules may override it."""
+    return FakeClock()
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("memory", id="memory"),
+        pytest.param("redis", id="redis", marks=pytest.mark.redis),
+    ]
+)
+async def state_store(
+    request: pytest.FixtureRequest, clock: FakeClock
+) -> AsyncIterator[StateStore]:
+    """A StateStore on each backend: memory (driven by ``clock``) and the real Redis.
+
+    Redis keys live under a prefix of their own, deleted afterwards. Run a test on one backend
+    with ``@pytest.mark.parametrize("state_store", ["redis"], indirect=True)``.
+    """
+    if request.param == "memory":
+        yield MemoryStateStore(clock=clock)
+        return
+    from hub.state.redis import RedisStateStore
+
+    url: str = request.getfixturevalue("redis_url")
+    prefix = f"hubtest:{uuid.uuid4().hex}:"
+    store = RedisStateStore.from_url(url, prefix=prefix)
+    try:
+        yield store
+    finally:
+        async for key in store.client.scan_iter(match=f"{prefix}*"):
+            await store.client.delete(key)
+        await store.aclose()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -12,20 +11,14 @@ from hub.resilience.circuit_breaker import CircuitBreaker
 from hub.resilience.policy import CircuitBreakerPolicy
 from hub.state import StateStore
 from hub.testing.clock import FakeClock
-from tests.test_state import BACKENDS, open_test_store
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture(params=BACKENDS)
-async def store(request: pytest.FixtureRequest, clock: FakeClock) -> AsyncIterator[StateStore]:
-    async with open_test_store(request, clock) as opened:
-        yield opened
+def store(state_store: StateStore) -> StateStore:
+    """On memory and on the real Redis (``state_store`` in conftest.py)."""
+    return state_store
 
 
 def policy(**overrides: Any) -> CircuitBreakerPolicy:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from email.message import EmailMessage as MimeMessage
 from pathlib import Path
 
+import anyio
 import pytest
 
 import hub
@@ -102,7 +103,7 @@ async def test_local_writes_a_complete_mime_file(tmp_path: Path) -> None:
     async with hub.Hub(settings) as h:
         await h.email.send(
             from_="Zoë Shop <shop@example.com>",
-            to="Ådа Lovelace <ada@example.com>",
+            to="Åda Lovelace <ada@example.com>",
             bcc="secret@example.com",
             reply_to="help@example.com",
             subject="Grüße ☃",
@@ -117,19 +118,22 @@ async def test_local_writes_a_complete_mime_file(tmp_path: Path) -> None:
             metadata={"order": "42"},
         )
         [path] = h.email.outbox
-    parsed = email.message_from_bytes(Path(path).read_bytes(), policy=email.policy.default)
+    raw = await anyio.Path(path).read_bytes()
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(parsed, MimeMessage)
     assert parsed["Subject"] == "Grüße ☃"
     assert parsed["From"].addresses[0].display_name == "Zoë Shop"
-    assert parsed["To"].addresses[0].display_name == "Ådа Lovelace"
+    assert parsed["To"].addresses[0].display_name == "Åda Lovelace"
     assert parsed["Bcc"] is None  # bcc never appears in headers
     assert parsed["Reply-To"] == "help@example.com"
     assert parsed["X-Order"] == "42"
     assert parsed["X-Tags"] == "orders"
     body = parsed.get_body(("plain",))
     html = parsed.get_body(("html",))
-    assert body is not None and body.get_content().strip() == "plain body"
-    assert html is not None and "html body" in html.get_content()
+    assert body is not None
+    assert body.get_content().strip() == "plain body"
+    assert html is not None
+    assert "html body" in html.get_content()
     files = {part.get_filename(): part for part in parsed.walk() if part.get_filename()}
     assert files["notes.txt"].get_content() == "attached bytes"
     assert files["logo.png"].get_payload(decode=True) == PNG

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +15,6 @@ from hub.resilience.policy import IdempotencyPolicy
 from hub.state import StateStore
 from hub.state.memory import MemoryStateStore
 from hub.testing.clock import FakeClock
-from tests.test_state import BACKENDS, open_test_store
 
 pytestmark = pytest.mark.anyio
 
@@ -28,14 +26,9 @@ class Sent(BaseModel):
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture(params=BACKENDS)
-async def store(request: pytest.FixtureRequest, clock: FakeClock) -> AsyncIterator[StateStore]:
-    async with open_test_store(request, clock) as opened:
-        yield opened
+def store(state_store: StateStore) -> StateStore:
+    """On memory and on the real Redis (``state_store`` in conftest.py)."""
+    return state_store
 
 
 class Vendor:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import anyio
 import pytest
 
@@ -19,41 +15,11 @@ from hub.testing.clock import FakeClock
 
 pytestmark = pytest.mark.anyio
 
-#: Parametrize a ``store`` fixture with these to run a test on both backends.
-BACKENDS = [
-    pytest.param("memory", id="memory"),
-    pytest.param("redis", id="redis", marks=pytest.mark.redis),
-]
-
-
-@asynccontextmanager
-async def open_test_store(
-    request: pytest.FixtureRequest, clock: FakeClock
-) -> AsyncIterator[StateStore]:
-    """The backend named by ``request.param``; Redis keys live under a prefix of their own."""
-    if request.param == "memory":
-        yield MemoryStateStore(clock=clock)
-        return
-    url: str = request.getfixturevalue("redis_url")
-    prefix = f"hubtest:{uuid.uuid4().hex}:"
-    store = RedisStateStore.from_url(url, prefix=prefix)
-    try:
-        yield store
-    finally:
-        async for key in store.client.scan_iter(match=f"{prefix}*"):
-            await store.client.delete(key)
-        await store.aclose()
-
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture(params=BACKENDS)
-async def store(request: pytest.FixtureRequest, clock: FakeClock) -> AsyncIterator[StateStore]:
-    async with open_test_store(request, clock) as opened:
-        yield opened
+def store(state_store: StateStore) -> StateStore:
+    """On memory and on the real Redis (``state_store`` in conftest.py)."""
+    return state_store
 
 
 async def test_get_set_add_delete(store: StateStore) -> None:
@@ -117,7 +83,9 @@ async def test_memory_evicts_expired_keys_nobody_reads_again(clock: FakeClock) -
     assert await store.get("renewed") == b"v"
 
 
-@pytest.mark.parametrize("store", [BACKENDS[1]], indirect=True)
+@pytest.mark.parametrize(
+    "state_store", [pytest.param("redis", marks=pytest.mark.redis)], indirect=True
+)
 async def test_redis_sets_ttls_in_milliseconds_under_the_prefix(store: StateStore) -> None:
     assert isinstance(store, RedisStateStore)
     await store.set("k", b"v", ttl=2.5)

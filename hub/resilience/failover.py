@@ -5,6 +5,10 @@ Move to the next provider only on an error that proves the request had no effect
 moves and the error leaves the outcome open (a timeout, a 5xx, a dropped answer, an unexpected
 exception), the call stops with :class:`hub.errors.OutcomeUnknown` carrying the idempotency key:
 a second vendor could charge again, while the same vendor, asked again with that key, cannot.
+
+For operations that move no money, the failed provider's :class:`FailoverPolicy` may widen the
+rule: ``on_unavailable`` / ``on_timeout`` move on after an Unavailable / Timeout that may have
+had an effect (a possible duplicate email or SMS is the price of delivery).
 """
 
 from __future__ import annotations
@@ -19,10 +23,13 @@ from hub.errors import (
     OutcomeUnknown,
     PaymentDeclined,
     ProviderError,
+    Timeout,
+    Unavailable,
 )
 
 if TYPE_CHECKING:
     from hub.capabilities._service import Operation
+    from hub.resilience.policy import FailoverPolicy
 
 __all__ = ["Decision", "decide", "may_have_taken_effect", "outcome_unknown"]
 
@@ -50,10 +57,15 @@ def may_have_taken_effect(exc: BaseException) -> bool:
     return isinstance(exc, ProviderError) and not isinstance(exc, _DEFINITE)
 
 
-def decide(op: Operation, exc: BaseException) -> Decision:
-    """The failover decision for ``exc``, the last error of one provider."""
-    if op.money_moves and may_have_taken_effect(exc):
-        return Decision.UNKNOWN
+def decide(op: Operation, exc: BaseException, policy: FailoverPolicy) -> Decision:
+    """The decision for ``exc``, the last error of the provider that ``policy`` belongs to."""
+    if op.money_moves:
+        if may_have_taken_effect(exc):
+            return Decision.UNKNOWN
+    elif (policy.on_unavailable and isinstance(exc, Unavailable)) or (
+        policy.on_timeout and isinstance(exc, Timeout)
+    ):
+        return Decision.NEXT  # configured: a possible duplicate rather than no delivery
     if isinstance(exc, HubError) and exc.failover_safe:
         return Decision.NEXT
     return Decision.RAISE

@@ -50,8 +50,11 @@ class IdempotencyGuard:
         *,
         key_prefix: str = "hub:",
         claim_ttl: float | None = None,
+        provider: str = "",
     ) -> None:
         self.policy = policy
+        #: The provider this guard stands in front of, named by the OutcomeUnknown it raises.
+        self.provider = provider
         self._state = state
         self._clock = clock
         self._prefix = f"{key_prefix}idem:"
@@ -85,7 +88,7 @@ class IdempotencyGuard:
                 raise OutcomeUnknown(
                     f"another {scope} call with idempotency key {key!r} is still running after "
                     f"{self.policy.wait:g}s; retry later with the same key to get its result",
-                    provider="",
+                    provider=self.provider,
                     idempotency_key=key,
                 )
             await self._clock.sleep(min(step, remaining))

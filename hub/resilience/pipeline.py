@@ -128,7 +128,7 @@ class Executor:
             try:
                 return cast(R, await pipeline.run(call, bound.provider, invoke))
             except Exception as exc:
-                decision = decide(op, exc)
+                decision = decide(op, exc, bound.policy.failover)
                 if decision is Decision.UNKNOWN:
                     raise outcome_unknown(op, bound.name, exc) from exc
                 if decision is Decision.RAISE or index == last:
@@ -226,7 +226,9 @@ class ProviderPipeline:
         self.name = name
         self.guard: IdempotencyGuard | None = None
         if policy.idempotency.enabled and "idempotency" not in bound.spec.features:
-            self.guard = IdempotencyGuard(policy.idempotency, state, clock, key_prefix=prefix)
+            self.guard = IdempotencyGuard(
+                policy.idempotency, state, clock, key_prefix=prefix, provider=name
+            )
         self.limiter = concurrency_limit(policy.concurrency)
         self.rate_limiter: RateLimiter | None = None
         if policy.rate_limit.rate is not None:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "CircuitBreakerPolicy",
+    "FailoverPolicy",
     "IdempotencyPolicy",
     "RateLimitPolicy",
     "ResiliencePolicy",
@@ -75,6 +76,20 @@ class IdempotencyPolicy(_Policy):
     wait: float = Field(60.0, ge=0)
 
 
+class FailoverPolicy(_Policy):
+    """Failover beyond the always-safe errors, for operations that move no money.
+
+    An error that proves the request had no effect (connect refused, circuit open, 429) always
+    moves down the chain. These switches also move on after a failure that *may* have had an
+    effect, trading a possible duplicate (a second email) for delivery; a payment never does.
+    """
+
+    #: Fail over on an Unavailable (5xx, dropped connection) that may have been processed.
+    on_unavailable: bool = False
+    #: Fail over on a Timeout that may have been processed.
+    on_timeout: bool = False
+
+
 class ResiliencePolicy(_Policy):
     """The whole pipeline for one provider, in the order it is applied."""
 
@@ -84,6 +99,8 @@ class ResiliencePolicy(_Policy):
     retry: RetryPolicy = RetryPolicy()
     circuit_breaker: CircuitBreakerPolicy = CircuitBreakerPolicy()
     idempotency: IdempotencyPolicy = IdempotencyPolicy()
+    #: Read from the provider that failed, when the call decides whether to move on.
+    failover: FailoverPolicy = FailoverPolicy()
 
 
 def merge_policy(base: ResiliencePolicy, override: dict[str, Any] | None) -> ResiliencePolicy:

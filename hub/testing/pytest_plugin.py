@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MODES",
+    "active_cassette",
     "cassette_name",
     "environment_secrets",
     "fixture_settings",
@@ -54,6 +55,7 @@ _MIN_SECRET = 8
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._/-]+")
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
 _CAPABILITIES = ("email", "sms", "payments", "storage", "search")
+_CASSETTE = pytest.StashKey[CassetteTransport]()
 #: What the ``hub`` fixture configures before ``hub_settings`` is applied on top.
 _FIXTURE_DEFAULTS: dict[str, Any] = {
     "state": {"url": "memory://"},
@@ -214,21 +216,36 @@ def _add_secrets(cassette: CassetteTransport, values: Iterable[str]) -> None:
         cassette._secrets.update(value for value in values if value)
 
 
-def share_secrets(hub: Hub) -> None:
-    """Tell the active cassette (if any) every secret ``hub`` knows, so none reaches disk."""
-    cassette = current_cassette.get()
+def active_cassette(request: pytest.FixtureRequest | None = None) -> CassetteTransport | None:
+    """The cassette of the running test: the one its marker opened, else the context's.
+
+    Sync fixtures run outside anyio's runner task, where the context variable the async
+    cassette fixture set is not visible; the test item remembers the cassette for them.
+    """
+    if request is not None:
+        node = cast(pytest.Item, request.node)
+        stashed = node.stash.get(_CASSETTE, None)
+        if stashed is not None:
+            return stashed
+    return current_cassette.get()
+
+
+def share_secrets(hub: Hub, cassette: CassetteTransport | None = None) -> None:
+    """Tell ``cassette`` (default: the active one) every secret ``hub`` knows."""
+    cassette = cassette if cassette is not None else current_cassette.get()
     if cassette is not None:
         _add_secrets(cassette, hub_secrets(hub))
 
 
 @contextlib.asynccontextmanager
-async def managed_hub(hub: Hub) -> AsyncIterator[Hub]:
-    """Share ``hub``'s secrets with the active cassette, and close the hub on the way out."""
-    share_secrets(hub)
+async def managed_hub(hub: Hub, cassette: CassetteTransport | None = None) -> AsyncIterator[Hub]:
+    """Share ``hub``'s secrets with the cassette (default: the active one) before its first
+    request and again at the end, and close the hub on the way out."""
+    share_secrets(hub, cassette)
     try:
         yield hub
     finally:
-        share_secrets(hub)  # providers built during the test may have added some
+        share_secrets(hub, cassette)  # providers built during the test may have added some
         await hub.aclose()
 
 
@@ -262,7 +279,9 @@ def fixture_settings(overrides: Mapping[str, Any] | None = None) -> dict[str, An
 
 
 @pytest.fixture
-async def make_hub(tmp_path: Path, anyio_backend: object) -> AsyncIterator[Callable[..., Hub]]:
+async def make_hub(
+    request: pytest.FixtureRequest, tmp_path: Path, anyio_backend: object
+) -> AsyncIterator[Callable[..., Hub]]:
     """A factory of hubs closed at teardown: ``make_hub(env="development", sms={...})``.
 
     Keywords are settings (``env="test"`` and ``data_dir=tmp_path`` unless given), plus what
@@ -271,13 +290,14 @@ async def make_hub(tmp_path: Path, anyio_backend: object) -> AsyncIterator[Calla
     """
     from hub.core import Hub
 
+    cassette = active_cassette(request)
     async with contextlib.AsyncExitStack() as stack:
 
         def factory(**settings: Any) -> Hub:
             made = Hub.from_settings(**{"env": "test", "data_dir": tmp_path, **settings})
-            share_secrets(made)
+            share_secrets(made, cassette)
             stack.push_async_callback(made.aclose)
-            stack.callback(share_secrets, made)
+            stack.callback(share_secrets, made, cassette)
             return made
 
         yield factory
@@ -317,7 +337,11 @@ async def hub_cassette(
             f"{request.node.nodeid} uses hub_cassette but has no @pytest.mark.cassette(name)"
         )
     async with use_cassette(**_open_cassette(request, marker)) as cassette:
-        yield cassette
+        request.node.stash[_CASSETTE] = cassette
+        try:
+            yield cassette
+        finally:
+            del request.node.stash[_CASSETTE]
 
 
 @pytest.fixture(autouse=True)
@@ -339,6 +363,10 @@ def _hub_cassette_marker(request: pytest.FixtureRequest) -> Iterator[None]:
     name = options.pop("name")
     path = Path(options.pop("directory")) / f"{name}.json"
     cassette = CassetteTransport(path, **options)
-    with activate(cassette):
-        yield
-    cassette.save()
+    request.node.stash[_CASSETTE] = cassette
+    try:
+        with activate(cassette):
+            yield
+        cassette.save()
+    finally:
+        del request.node.stash[_CASSETTE]

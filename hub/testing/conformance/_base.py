@@ -26,7 +26,7 @@ from hub.errors import (
     RateLimited,
     Unavailable,
 )
-from hub.testing.pytest_plugin import managed_hub
+from hub.testing.pytest_plugin import active_cassette, managed_hub
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -106,11 +106,13 @@ class ConformanceSuite:
         return Hub.from_settings(**settings)
 
     @pytest.fixture
-    async def provider_hub(self, tmp_path: Path, anyio_backend: object) -> AsyncIterator[Hub]:
+    async def provider_hub(
+        self, request: pytest.FixtureRequest, tmp_path: Path, anyio_backend: object
+    ) -> AsyncIterator[Hub]:
         """A fresh hub per test, its secrets shared with any active cassette, closed after."""
         if not getattr(self, "provider", None):
             pytest.fail(f"{type(self).__name__} must set `provider = '<provider name>'`")
-        async with managed_hub(self.make_hub(tmp_path)) as hub:
+        async with managed_hub(self.make_hub(tmp_path), active_cassette(request)) as hub:
             yield hub
 
     # -- features -------------------------------------------------------------------------
