@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from hub._runtime import ProviderContext
     from hub.capabilities._batch import SendResult
     from hub.capabilities._models import Receipt
     from hub.capabilities.email import (
@@ -101,6 +102,7 @@ __all__ = [
     "PaymentDeclined",
     "PaymentStatus",
     "PluginError",
+    "ProviderContext",
     "ProviderError",
     "ProviderSettings",
     "ProviderSpec",
@@ -165,6 +167,7 @@ _LAZY: dict[str, str] = {
     ),
     "Receipt": "hub.capabilities._models",
     "Hub": "hub.core",
+    "ProviderContext": "hub._runtime",
     "HubEvent": "hub.webhooks.events",
     "HubSettings": "hub.settings",
     "ProviderSettings": "hub.settings",

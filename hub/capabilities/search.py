@@ -22,6 +22,7 @@ from hub.errors import InvalidRequest
 
 __all__ = [
     "FEATURES",
+    "Condition",
     "DeleteResult",
     "DocumentResult",
     "Hit",

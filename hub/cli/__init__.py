@@ -39,12 +39,13 @@ def run(coro_fn: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
 
 
 def _register() -> None:
-    from hub.cli import _capabilities, _demo, _plugins, _serve
+    from hub.cli import _capabilities, _demo, _plugin_new, _plugins, _serve
 
     _demo.register(app)
     _plugins.register(app)
     _serve.register(app)
     _capabilities.register(app)
+    _plugin_new.register(app)
 
 
 _register()

@@ -50,6 +50,8 @@ _DEFINITE = (NotFound, PaymentDeclined, AuthenticationError)
 
 def may_have_taken_effect(exc: BaseException) -> bool:
     """Could the request have been carried out although we got no success?"""
+    if isinstance(exc, NotImplementedError):
+        return False  # an unimplemented provider (a fresh scaffold) sent nothing
     if not isinstance(exc, HubError):
         return True  # something broke in the provider, possibly after the request left
     if exc.failover_safe:

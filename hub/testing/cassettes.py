@@ -57,7 +57,6 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 import anyio.to_thread
 import httpx
 
-from hub.errors import ConfigurationError
 from hub._redact import (
     REDACTED,
     redact_bytes,
@@ -67,6 +66,7 @@ from hub._redact import (
     redact_text,
     redact_url,
 )
+from hub.errors import ConfigurationError
 
 __all__ = [
     "CassetteMismatch",
@@ -175,6 +175,10 @@ class CassetteTransport(httpx.AsyncBaseTransport):
         of them record into the active cassette. Closing the result closes ``inner`` and saves.
         """
         return _BoundCassette(self, inner)
+
+    def add_secrets(self, values: Iterable[str]) -> None:
+        """Learn secret values late (e.g. a hub built after the cassette); redacted on save."""
+        self._secrets.update(value for value in values if value)
 
     def save(self) -> None:
         """Write the cassette if anything was recorded: temp file + rename, so never half-written.

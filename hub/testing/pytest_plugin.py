@@ -179,7 +179,8 @@ def _open_cassette(request: pytest.FixtureRequest, marker: pytest.Mark) -> dict[
 
 
 def environment_secrets(environ: Mapping[str, str] | None = None) -> set[str]:
-    """Values of variables named like a credential (``*KEY*``, ``*TOKEN*``, ``*SECRET*``)."""
+    """Values of variables named like a credential (``*KEY*``, ``*TOKEN*``, ``*SECRET*``,
+    ``*PASSWORD*``), at least 8 characters long."""
     source = os.environ if environ is None else environ
     return {
         value
@@ -193,6 +194,8 @@ def hub_secrets(hub: Hub) -> set[str]:
 
     Settings are read without building a provider, so a secret is known before the first
     request is recorded; a section that does not validate is skipped (using it will fail).
+    Values under 8 characters (``api_key="test"`` in a test) are left out: scrubbing them
+    everywhere would mangle the recording, and no real credential is that short.
     """
     from hub.settings import secret_values
 
@@ -205,15 +208,11 @@ def hub_secrets(hub: Hub) -> set[str]:
                     spec = hub.registry.provider(capability, name)
                     model = hub.provider_settings(spec, section.provider_section(name))
                     found.update(secret_values(model))
-    return {value for value in found if value}
+    return {value for value in found if len(value) >= _MIN_SECRET}
 
 
 def _add_secrets(cassette: CassetteTransport, values: Iterable[str]) -> None:
-    add = getattr(cassette, "add_secrets", None)
-    if add is not None:
-        add(values)
-    else:  # until CassetteTransport grows a public way to learn secrets late
-        cassette._secrets.update(value for value in values if value)
+    cassette.add_secrets(values)
 
 
 def active_cassette(request: pytest.FixtureRequest | None = None) -> CassetteTransport | None:
