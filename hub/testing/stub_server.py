@@ -21,7 +21,7 @@ def serve(handle: Handler) -> Iterator[str]:
             length = int(self.headers.get("content-length") or 0)
             request = httpx.Request(
                 self.command,
-                f"http://127.0.0.1:{self.server.server_address[1]}{self.path}",
+                f"http://127.0.0.1:{self.server.server_port}{self.path}",  # type: ignore[attr-defined]
                 headers=list(self.headers.items()),
                 content=self.rfile.read(length),
             )

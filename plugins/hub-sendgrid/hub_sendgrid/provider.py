@@ -1,0 +1,176 @@
+"""SendGrid email over ``POST /v3/mail/send``, on :class:`hub.http.HttpProvider`.
+
+SendGrid answers ``202 Accepted`` with an empty body and the request's id in ``X-Message-Id``;
+every recipient is then *queued*. Delivery outcomes arrive later through the Event Webhook,
+whose ``sg_message_id`` starts with that id. SendGrid has no idempotency key: the hub
+remembers keys itself (the provider does not declare ``idempotency``).
+
+``send_many`` packs messages that differ only in their personalization (recipients, subject,
+headers, metadata, send time, template data) into one request, up to 1,000 recipients each;
+other messages go one request each. A receipt of a request that carried several messages gets
+``provider_id = "<X-Message-Id>#<n>"``, n being its personalization's position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+import httpx
+
+from hub.capabilities.email import EmailMessage, EmailReceipt, RecipientResult
+from hub.errors import HubError, InvalidRequest, ProviderError
+from hub.http import HttpProvider
+from hub_sendgrid.mapping import MAX_RECIPIENTS, MailParts, hub_field, mail_body, split_message
+from hub_sendgrid.settings import SendGridSettings
+
+if TYPE_CHECKING:
+    from hub._runtime import ProviderContext
+
+__all__ = ["SendGridEmailProvider"]
+
+_PATH = "/v3/mail/send"
+_MESSAGE_LIMIT = 500
+Chunk = list[tuple[int, MailParts]]
+
+
+class SendGridEmailProvider(HttpProvider):
+    """The ``sendgrid`` email provider."""
+
+    base_url = "https://api.sendgrid.com"
+    idempotency_header = None  # SendGrid has none; the hub's guard remembers keys
+
+    def __init__(self, settings: SendGridSettings, context: ProviderContext) -> None:
+        key = settings.require_api_key()
+        super().__init__(
+            context,
+            base_url=settings.base_url,
+            headers={"Authorization": f"Bearer {key}"},
+            secrets=[key],
+        )
+
+    async def send(self, message: EmailMessage, *, idempotency_key: str) -> EmailReceipt:
+        parts = split_message(message, provider=self.name)
+        return (await self._post([parts], [message], [idempotency_key]))[0]
+
+    async def send_many(
+        self, messages: Sequence[EmailMessage], *, idempotency_keys: Sequence[str]
+    ) -> list[EmailReceipt | HubError]:
+        """One result per message; a failed request fails only the messages it carried.
+
+        Until a request has succeeded, an error that allows a retry or failover is raised, so
+        the pipeline can repeat the whole batch: nothing was sent yet.
+        """
+        results: list[EmailReceipt | HubError | None] = [None] * len(messages)
+        ready: Chunk = []
+        for index, message in enumerate(messages):
+            try:
+                ready.append((index, split_message(message, provider=self.name)))
+            except InvalidRequest as exc:
+                results[index] = exc
+        sent = False
+        for chunk in _chunks(ready):
+            indexes = [index for index, _ in chunk]
+            try:
+                receipts = await self._post(
+                    [parts for _, parts in chunk],
+                    [messages[i] for i in indexes],
+                    [idempotency_keys[i] for i in indexes],
+                )
+            except HubError as exc:
+                if not sent and (exc.retryable or exc.failover_safe):
+                    raise
+                for index in indexes:
+                    results[index] = exc
+                continue
+            sent = True
+            for index, receipt in zip(indexes, receipts, strict=True):
+                results[index] = receipt
+        return [r for r in results if r is not None]
+
+    async def _post(
+        self, parts: list[MailParts], messages: list[EmailMessage], keys: list[str]
+    ) -> list[EmailReceipt]:
+        response = await self.request("POST", _PATH, json=mail_body(parts), expected=(200, 202))
+        message_id = response.headers.get("x-message-id")
+        several = len(messages) > 1 and message_id is not None
+        return [
+            EmailReceipt(
+                provider=self.name,
+                provider_id=f"{message_id}#{n}" if several else message_id,
+                idempotency_key=key,
+                recipients=[
+                    RecipientResult(email=address.email, status="queued")
+                    for address in message.recipients
+                ],
+                raw={
+                    "status": response.status_code,
+                    "x_message_id": message_id,
+                    "personalization": n,
+                },
+            )
+            for n, (message, key) in enumerate(zip(messages, keys, strict=True))
+        ]
+
+    # -- SendGrid's error body: {"errors": [{"message", "field", "help"}]} --------------------
+
+    def error_message(self, response: httpx.Response) -> str:
+        errors = response.json()["errors"]
+        said = []
+        for error in errors:
+            text = str(error.get("message") or "").strip()
+            if error.get("field"):
+                text = f"{text} (field {error['field']})"
+            if text:
+                said.append(text)
+        message = "; ".join(said)
+        return message if len(message) <= _MESSAGE_LIMIT else message[: _MESSAGE_LIMIT - 3] + "..."
+
+    def map_error(self, response: httpx.Response) -> HubError | None:
+        status = response.status_code
+        if status not in (400, 413):
+            return None  # 401/403 credentials, 429 with X-RateLimit-Reset, 5xx: the defaults
+        said = self.provider_error(ProviderError, response)
+        if status == 413:
+            field: str | None = "attachments"
+            hint = "; the request is too large (SendGrid accepts 30 MB, attachments included)"
+        else:
+            field = hub_field(_first_field(response))
+            hint = "; fix the input, the same request will fail again"
+        return InvalidRequest(
+            said.message + hint,
+            field=field,
+            provider=self.name,
+            vendor_code=said.vendor_code,
+            raw=said.raw,
+        )
+
+
+def _first_field(response: httpx.Response) -> str | None:
+    try:
+        errors = response.json()["errors"]
+        field = next((e["field"] for e in errors if e.get("field")), None)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return field if isinstance(field, str) else None
+
+
+def _chunks(ready: Chunk) -> Iterator[Chunk]:
+    """Requests to make: messages grouped by shared body, ≤ 1,000 recipients each, and no
+    address twice in one request (SendGrid refuses duplicates across personalizations)."""
+    groups: dict[str, Chunk] = {}
+    for index, parts in ready:
+        groups.setdefault(parts.batch_key(), []).append((index, parts))
+    for group in groups.values():
+        chunk: Chunk = []
+        count = 0
+        seen: set[str] = set()
+        for index, parts in group:
+            if chunk and (count + parts.recipients > MAX_RECIPIENTS or parts.addresses & seen):
+                yield chunk
+                chunk, count, seen = [], 0, set()
+            chunk.append((index, parts))
+            count += parts.recipients
+            seen |= parts.addresses
+        if chunk:
+            yield chunk
