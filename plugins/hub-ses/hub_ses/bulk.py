@@ -20,7 +20,7 @@ from hub_ses.mapping import (
 )
 
 if TYPE_CHECKING:
-    from hub_ses._aws import ErrorKind
+    from hub.aws import ErrorKind
     from hub_ses.settings import SesSettings
 
 __all__ = [

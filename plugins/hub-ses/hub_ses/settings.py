@@ -6,7 +6,7 @@ import re
 
 from pydantic import Field, field_validator
 
-from hub_ses._aws import AwsSettings
+from hub.aws import AwsSettings
 
 __all__ = ["SesSettings"]
 

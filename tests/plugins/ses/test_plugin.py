@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from hub_ses import _ENV_VARS
-from hub_ses._aws import AWS_ENV_VARS
+from hub.aws import AWS_ENV_VARS
 
 from hub import Hub
 from hub.errors import ConfigurationError

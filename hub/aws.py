@@ -1,7 +1,7 @@
 """AWS through aiobotocore: one lazily opened client per provider, and its errors mapped once.
 
-Nothing here is specific to SES: the SNS SMS and S3 plugins need the same client lifecycle,
-settings and error mapping, so this module is the candidate for a core ``hub/aws.py``.
+Shared by the AWS plugins (SES, SNS, S3): one client lifecycle, one set of settings and one
+error boundary, so each plugin is only mapping.
 aiobotocore (and botocore) are imported only when the first call opens the client, never when
 the plugin is discovered or the provider is built.
 
