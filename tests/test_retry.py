@@ -186,3 +186,32 @@ def test_the_retry_hook_ignores_retries_that_are_not_the_hubs() -> None:
         caused_by=ValueError("x"),
     )
     retry_hook(details)  # no hub call is retrying here: nothing to report, nothing raised
+
+
+def test_a_timeout_with_a_key_is_retried_only_where_the_vendor_honours_keys() -> None:
+    keyed = Operation(capability="email", name="send", idempotent=False, idempotency_key="k")
+    timeout = Timeout("no answer", provider="fake")
+    assert is_retryable(keyed, timeout, honours_keys=True)
+    # The vendor ignores keys: a retry after a timeout could deliver the message twice.
+    assert not is_retryable(keyed, timeout, honours_keys=False)
+    unkeyed = Operation(capability="email", name="send", idempotent=False)
+    assert not is_retryable(unkeyed, timeout, honours_keys=True)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("features", "calls"), [(frozenset(), 1), (frozenset({"idempotency"}), 2)])
+async def test_timed_out_send_is_repeated_only_on_a_vendor_that_deduplicates(
+    features: frozenset[str], calls: int
+) -> None:
+    from tests.test_pipeline import registry_with
+
+    registry = registry_with("email", "vendor", features=features)
+    async with make_hub(registry=registry, email=email_section("vendor")) as h:
+        vendor = fake(h, "vendor")
+        vendor.fail_next(1, Timeout("read timed out after sending", provider="vendor"))
+        if calls == 1:
+            with pytest.raises(Timeout):
+                await send(h)
+        else:
+            await send(h)
+        assert vendor.faults.calls.count("send") == calls

@@ -49,7 +49,9 @@ class Operation:
 
     capability: str
     name: str
-    #: Repeating the call cannot change the outcome (reads, and writes carrying a key).
+    #: Repeating the call cannot change the outcome (reads, deletes, puts of the same bytes).
+    #: A call with a key is safe to repeat only where the vendor honours keys (the pipeline
+    #: checks the provider's ``idempotency`` feature).
     idempotent: bool
     idempotency_key: str | None = None
     #: The hub must remember the key's result itself (the vendor has no idempotency).
@@ -114,7 +116,7 @@ class Service(Generic[P]):
         op = Operation(
             capability=self.capability,
             name=operation,
-            idempotent=idempotent or idempotency_key is not None,
+            idempotent=idempotent,
             idempotency_key=idempotency_key,
             remember_key=remember_key,
             money_moves=money_moves,

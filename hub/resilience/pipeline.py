@@ -236,7 +236,12 @@ class ProviderPipeline:
                 name, policy.rate_limit, state, clock, key_prefix=prefix
             )
         self.total = policy.timeout.total
-        self.retry = RetryStage(policy.retry, clock, total=self.total)
+        self.retry = RetryStage(
+            policy.retry,
+            clock,
+            total=self.total,
+            honours_keys="idempotency" in bound.spec.features,
+        )
         self.breaker: CircuitBreaker | None = None
         if policy.circuit_breaker.enabled:
             self.breaker = CircuitBreaker(

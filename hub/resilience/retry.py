@@ -53,11 +53,17 @@ R = TypeVar("R")
 _NEVER = (InvalidRequest, AuthenticationError, PaymentDeclined, NotFound, CircuitOpen)
 
 
-def is_retryable(op: Operation, exc: BaseException) -> bool:
-    """May the same provider be asked again after ``exc``?"""
+def is_retryable(op: Operation, exc: BaseException, *, honours_keys: bool = True) -> bool:
+    """May the same provider be asked again after ``exc``?
+
+    A Timeout may mean the request arrived: it is repeated only when repeating is harmless — a
+    read, or a call whose idempotency key the vendor itself honours (``honours_keys``: the
+    provider declares the ``idempotency`` feature). A key the vendor ignores protects later
+    calls (the hub remembers it) but not a retry inside this one, which could deliver twice.
+    """
     if isinstance(exc, Timeout):
-        # The request may have arrived: repeat it only when repeating is harmless.
-        return op.idempotent or exc.retryable
+        keyed = op.idempotency_key is not None and honours_keys
+        return op.idempotent or keyed or exc.retryable
     if isinstance(exc, _NEVER):
         return False
     return isinstance(exc, HubError) and exc.retryable
@@ -72,11 +78,20 @@ class RetryObserver(Protocol):
 class RetryStage:
     """The retry policy of one provider, built once and shared by its calls."""
 
-    __slots__ = ("clock", "policy", "total")
+    __slots__ = ("clock", "honours_keys", "policy", "total")
 
-    def __init__(self, policy: RetryPolicy, clock: Clock, *, total: float | None) -> None:
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        clock: Clock,
+        *,
+        total: float | None,
+        honours_keys: bool = True,
+    ) -> None:
         self.policy = policy
         self.clock = clock
+        #: The vendor deduplicates idempotency keys itself (the ``idempotency`` feature).
+        self.honours_keys = honours_keys
         #: The total deadline, handed to stamina as its ``timeout``.
         self.total = total
 
@@ -85,7 +100,7 @@ class RetryStage:
 
     def wants(self, op: Operation, exc: Exception) -> bool:
         """Is a first failure worth entering the retry machinery for?"""
-        return self.policy.attempts > 1 and is_retryable(op, exc)
+        return self.policy.attempts > 1 and is_retryable(op, exc, honours_keys=self.honours_keys)
 
     async def retry(
         self,
@@ -97,7 +112,7 @@ class RetryStage:
     ) -> R:
         """Retry ``attempt(*args)`` after its first attempt failed with ``first``."""
         policy = self.policy
-        run = _RetryRun(op, policy, observer)
+        run = _RetryRun(op, policy, observer, self.honours_keys)
         replay: Exception | None = first
         token = _ACTIVE.set(run)
         try:
@@ -127,10 +142,13 @@ class RetryStage:
 class _RetryRun:
     """The state of one call's retries: its classifying hook and the Retry-After to sleep."""
 
-    __slots__ = ("observer", "op", "pending_wait", "policy")
+    __slots__ = ("honours_keys", "observer", "op", "pending_wait", "policy")
 
-    def __init__(self, op: Operation, policy: RetryPolicy, observer: RetryObserver) -> None:
+    def __init__(
+        self, op: Operation, policy: RetryPolicy, observer: RetryObserver, honours_keys: bool
+    ) -> None:
         self.op = op
+        self.honours_keys = honours_keys
         self.policy = policy
         self.observer = observer
         #: Retry-After the next attempt sleeps through the Clock before it starts.
@@ -138,7 +156,7 @@ class _RetryRun:
 
     def classify(self, exc: Exception) -> bool | float:
         """stamina's ``on=`` hook: False stops, True backs off, a float is our own wait."""
-        if not is_retryable(self.op, exc):
+        if not is_retryable(self.op, exc, honours_keys=self.honours_keys):
             return False
         retry_after: float | None = getattr(exc, "retry_after", None)
         if retry_after is None:
