@@ -341,3 +341,29 @@ async def test_two_hubs_sharing_redis_dedupe_each_other(isolated_env: None, redi
         assert await second.dispatch(shared) is False
         assert await first.dispatch(shared) is False
         assert len(runs) == 1
+
+
+@pytest.mark.anyio
+async def test_receive_awaits_prepare_before_verify(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Handlers that must fetch a certificate first (SNS, PayPal) get an async prepare()."""
+    from hub.webhooks import handler as handler_module
+    from hub.webhooks.handler import InboundRequest, receive
+
+    calls: list[str] = []
+
+    class Fetching:
+        async def prepare(self, request: InboundRequest) -> None:
+            calls.append("prepare")
+
+        def verify(self, request: InboundRequest) -> None:
+            calls.append("verify")
+
+        def parse(self, request: InboundRequest) -> list[HubEvent]:
+            calls.append("parse")
+            return []
+
+    monkeypatch.setattr(handler_module, "webhook_handler", lambda h, provider: Fetching())
+    async with Hub.from_settings(env="test") as h:
+        received = await receive(h, "fetching", InboundRequest(url="https://x/", body=b"{}"))
+    assert calls == ["prepare", "verify", "parse"]
+    assert received is not None

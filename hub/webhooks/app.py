@@ -76,7 +76,8 @@ def create_app(hub: Hub, *, close_hub: bool = False) -> Starlette:
     return Starlette(
         exception_handlers={404: not_found},
         routes=[
-            Route("/webhooks/{provider}", webhook, methods=["POST"]),
+            # GET too: some vendors (Vonage delivery receipts) send query parameters.
+            Route("/webhooks/{provider}", webhook, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
         ],

@@ -8,7 +8,9 @@ factory signature, :meth:`BaseWebhookHandler.event` (payload mistakes become Web
 optional test hooks ``sign``/``encode`` that :mod:`hub.testing.webhooks` uses.
 
 Both methods are synchronous and do no I/O: verification is arithmetic over the request, and
-everything that waits (dedupe, the app's handlers) happens in the dispatcher afterwards.
+everything that waits (dedupe, the app's handlers) happens in the dispatcher afterwards. A
+scheme that must fetch something first (Amazon SNS and PayPal sign with a certificate named in
+the request) adds ``async prepare(request)``, awaited before ``verify``, to fetch and cache it.
 """
 
 from __future__ import annotations
@@ -238,6 +240,9 @@ async def receive(hub: Hub, provider: str, request: InboundRequest) -> Received:
     if the provider has no (working) handler, and whatever an app handler raised.
     """
     handler = webhook_handler(hub, provider)
+    prepare = getattr(handler, "prepare", None)
+    if prepare is not None:
+        await prepare(request)
     handler.verify(request)
     events = handler.parse(request)
     dispatcher = hub._runtime.dispatcher
