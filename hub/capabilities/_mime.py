@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.policy
 import json
+from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage as MimeMessage
 from email.utils import format_datetime, make_msgid
 from typing import TYPE_CHECKING
@@ -11,9 +12,9 @@ from typing import TYPE_CHECKING
 from hub.errors import InvalidRequest
 
 if TYPE_CHECKING:
-    from hub.capabilities.email import EmailMessage
+    from hub.capabilities.email import Address, EmailMessage
 
-__all__ = ["to_mime"]
+__all__ = ["mailbox", "to_mime"]
 
 
 def to_mime(message: EmailMessage, *, message_id: str | None = None) -> MimeMessage:
@@ -25,13 +26,13 @@ def to_mime(message: EmailMessage, *, message_id: str | None = None) -> MimeMess
     # RFC 2047 encoded words, not raw UTF-8 headers: readable by every parser and SMTP server.
     mime = MimeMessage(policy=email.policy.default)
     assert message.from_ is not None, "the service fills the default sender before this"
-    mime["From"] = message.from_.formatted()
+    mime["From"] = _address(message.from_)
     if message.to:
-        mime["To"] = ", ".join(a.formatted() for a in message.to)
+        mime["To"] = tuple(_address(a) for a in message.to)
     if message.cc:
-        mime["Cc"] = ", ".join(a.formatted() for a in message.cc)
+        mime["Cc"] = tuple(_address(a) for a in message.cc)
     if message.reply_to:
-        mime["Reply-To"] = ", ".join(a.formatted() for a in message.reply_to)
+        mime["Reply-To"] = tuple(_address(a) for a in message.reply_to)
     mime["Subject"] = message.subject
     mime["Message-ID"] = message_id or make_msgid(domain=message.from_.email.rsplit("@", 1)[1])
     if message.send_at:
@@ -77,6 +78,27 @@ def to_mime(message: EmailMessage, *, message_id: str | None = None) -> MimeMess
                 cid=f"<{attachment.content_id}>" if attachment.content_id else None,
             )
     return mime
+
+
+def mailbox(email: str) -> str:
+    """``email`` as headers and SMTP commands carry it: an IDN domain as punycode (A-labels).
+
+    Only a non-ASCII local part (``zoë@example.com``) then needs SMTPUTF8.
+    """
+    local, _, domain = email.rpartition("@")
+    if not domain.isascii():
+        domain = domain.encode("idna").decode("ascii")
+    return f"{local}@{domain}"
+
+
+def _address(address: Address) -> HeaderAddress:
+    """A header address the generator encodes for the wire it writes to.
+
+    Display names become RFC 2047 words under the plain SMTP policy and stay UTF-8 under
+    SMTPUTF8; an internationalized local part is kept as is, which ``formataddr`` cannot do.
+    """
+    username, _, domain = mailbox(address.email).rpartition("@")
+    return HeaderAddress(display_name=address.name or "", username=username, domain=domain)
 
 
 def _check_header(mime: MimeMessage, name: str) -> None:

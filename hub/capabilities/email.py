@@ -91,8 +91,13 @@ class Address(BaseModel):
         return value
 
     def formatted(self) -> str:
-        """RFC 5322 form, quoting and encoding the display name as needed."""
-        return formataddr((self.name or "", self.email), charset="utf-8")
+        """RFC 5322 form, quoting and encoding the display name; IDN domains as punycode."""
+        local, _, domain = self.email.rpartition("@")
+        try:
+            domain.encode("ascii")
+        except UnicodeEncodeError:
+            domain = domain.encode("idna").decode("ascii")
+        return formataddr((self.name or "", f"{local}@{domain}"), charset="utf-8")
 
     def __str__(self) -> str:
         return self.formatted()
