@@ -70,6 +70,7 @@ ERROR_CODES: Mapping[str, ErrorKind] = {
             "LimitExceededException",
             "RequestLimitExceeded",
             "SlowDown",
+            "Throttled",  # SNS
         ),
         "rate_limited",
     ),
@@ -83,6 +84,9 @@ ERROR_CODES: Mapping[str, ErrorKind] = {
             "ValidationError",
             "ValidationException",
             "SerializationException",
+            "InvalidParameter",  # SNS
+            "ParameterValueInvalid",  # SNS
+            "OptedOut",  # SNS: the number replied STOP
         ),
         "invalid",
     ),
@@ -111,6 +115,7 @@ ERROR_CODES: Mapping[str, ErrorKind] = {
             "AuthorizationError",
             "ExpiredToken",
             "ExpiredTokenException",
+            "InvalidSecurity",  # SNS
         ),
         "authentication",
     ),

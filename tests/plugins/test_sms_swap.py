@@ -137,11 +137,19 @@ def moto_sns() -> Iterator[str]:
 
 
 def sns_vendor(httpx_mock: HTTPXMock, tmp_path: Path, moto_url: str) -> Vendor:
-    def delivered(hub: Hub) -> list[dict[str, str]]:
-        from moto.backends import get_backend
+    from moto.backends import get_backend
 
-        backend = get_backend("sns")["123456789012"]["us-east-1"]
-        return [{"to": number, "text": text} for number, text, *_ in backend.sms_messages.values()]
+    # moto's backends live for the whole process (other tests' moto servers publish there
+    # too), so only the messages published after this point are this test's.
+    backend = get_backend("sns")["123456789012"]["us-east-1"]
+    earlier = set(backend.sms_messages)
+
+    def delivered(hub: Hub) -> list[dict[str, str]]:
+        return [
+            {"to": number, "text": text}
+            for message_id, (number, text, *_) in backend.sms_messages.items()
+            if message_id not in earlier
+        ]
 
     return Vendor(
         {
