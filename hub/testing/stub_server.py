@@ -35,7 +35,7 @@ def serve(handle: Handler) -> Iterator[str]:
             self.end_headers()
             self.wfile.write(body)
 
-        do_GET = do_POST = _answer
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _answer
 
         def log_message(self, format: str, *args: object) -> None:
             return None
