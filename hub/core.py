@@ -42,7 +42,9 @@ if TYPE_CHECKING:
     from hub.capabilities.search import SearchService
     from hub.capabilities.sms import SmsService
     from hub.capabilities.storage import StorageService
+    from hub.resilience.circuit_breaker import CircuitBreaker
     from hub.resilience.clock import Clock
+    from hub.resilience.pipeline import ProviderPipeline
     from hub.webhooks.events import HubEvent
 
 __all__ = ["Hub"]
@@ -154,6 +156,35 @@ class Hub:
     @property
     def state(self) -> StateStore:
         return self._runtime.state
+
+    # -- resilience -----------------------------------------------------------------------
+
+    def pipelines(self, capability: str) -> list[ProviderPipeline]:
+        """The resilience stages of each provider of ``capability``, in failover order.
+
+        Printed, a pipeline lists its stages outermost first (see docs/resilience.md).
+        """
+        service = self.service(capability)
+        executor = self._runtime.executor
+        return [executor.pipeline(capability, bound) for bound in service._providers]
+
+    def breaker(self, capability: str, provider: str) -> CircuitBreaker:
+        """The circuit breaker of ``provider`` in ``capability``'s chain, the one calls go
+        through: ``await hub.breaker("email", "sendgrid").force_open()`` to fail over now."""
+        service = self.service(capability)
+        bound = next((b for b in service._providers if b.name == provider), None)
+        if bound is None:
+            raise ConfigurationError(
+                f"{provider!r} is not in the {capability} chain {service.providers}; name one "
+                "of those"
+            )
+        breaker = self._runtime.executor.pipeline(capability, bound).breaker
+        if breaker is None:
+            raise ConfigurationError(
+                f"{capability} provider {provider!r} has no circuit breaker: its policy sets "
+                "circuit_breaker.enabled = false"
+            )
+        return breaker
 
     # -- events ---------------------------------------------------------------------------
 

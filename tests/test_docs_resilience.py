@@ -251,9 +251,29 @@ async def test_the_printed_pipelines_are_what_the_hub_builds() -> None:
             metrics_registry=CollectorRegistry(),
             email={"provider": provider, "resilience": resilience},
         ) as h:
-            executor, [bound] = h.email._runtime.executor, h.email._providers
-            shown.append(repr(executor.pipeline("email", bound)))
+            [pipeline] = h.pipelines("email")
+            shown.append(repr(pipeline))
     assert printed == shown
+
+
+@pytest.mark.anyio
+async def test_the_accessors_name_what_is_wrong() -> None:
+    email = {"providers": ["fake", "local"], "resilience": {"circuit_breaker": {"enabled": False}}}
+    async with hub.Hub.from_settings(env="test", email=email) as h:
+        with pytest.raises(hub.ConfigurationError, match="'sendgrid' is not in the email chain"):
+            h.breaker("email", "sendgrid")
+        with pytest.raises(hub.ConfigurationError, match=r"circuit_breaker\.enabled = false"):
+            h.breaker("email", "fake")
+        assert [p.stages()[-2:] for p in h.pipelines("email")] == [
+            ["retry(attempts=3)", "attempt_timeout(10s)"]
+        ] * 2  # no breaker stage either
+
+
+@pytest.mark.anyio
+async def test_the_breaker_given_is_the_one_calls_go_through() -> None:
+    async with hub.Hub.from_settings(env="test", metrics_registry=CollectorRegistry()) as h:
+        [pipeline] = h.pipelines("email")
+        assert h.breaker("email", "fake") is pipeline.breaker
 
 
 # -- the settings table -----------------------------------------------------------------------

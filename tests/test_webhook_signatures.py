@@ -20,12 +20,15 @@ from hub.errors import ConfigurationError, WebhookError
 from hub.webhooks.signatures import (
     check_timestamp,
     hmac_signature,
+    required_header,
+    sign_basic_auth,
     sign_ecdsa,
     sign_sendgrid,
     sign_standard_webhook,
     sign_stripe,
     sign_twilio,
     twilio_signature,
+    verify_basic_auth,
     verify_ecdsa,
     verify_hmac,
     verify_sendgrid,
@@ -542,6 +545,119 @@ def test_twilio_refuses(
         verify_twilio(headers, url, secrets=[TW_TOKEN], params=params, body=body)
 
 
+# --- HTTP Basic credentials -------------------------------------------------------------------
+
+USER, PASSWORD, OLD_PASSWORD = "hooks", "correct-horse-battery", "old-staple"
+
+
+def _basic(token: bytes) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(token).decode()}
+
+
+def test_basic_auth_header_is_rfc7617() -> None:
+    assert sign_basic_auth("Aladdin", "open sesame") == {
+        "Authorization": "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="  # RFC 7617, section 2
+    }
+
+
+def test_basic_auth_accepts_the_credentials_and_every_rotating_password() -> None:
+    for password in (PASSWORD, OLD_PASSWORD):
+        verify_basic_auth(sign_basic_auth(USER, password), USER, [PASSWORD, OLD_PASSWORD])
+    verify_basic_auth(sign_basic_auth(USER, PASSWORD), USER, PASSWORD)  # one password as a str
+    lower_case = {"authorization": "basic " + _basic(b"hooks:p:w")["Authorization"][6:]}
+    verify_basic_auth(lower_case, USER, ["p:w"])  # a password may hold ':'
+    verify_basic_auth(sign_basic_auth("jos\u00e9", "pässword"), "jos\u00e9", ["pässword"])
+
+
+@pytest.mark.parametrize(
+    ("headers", "error"),
+    [
+        ({}, "missing Authorization"),
+        ({"Authorization": "  "}, "missing Authorization"),
+        (sign_basic_auth(USER, "wrong"), "credentials mismatch"),
+        (sign_basic_auth("someone-else", PASSWORD), "credentials mismatch"),
+        (sign_basic_auth(USER, PASSWORD + "x"), "credentials mismatch"),
+        (sign_basic_auth(USER, PASSWORD[:-1]), "credentials mismatch"),
+        (
+            {"Authorization": "Bearer " + sign_basic_auth(USER, PASSWORD)["Authorization"][6:]},
+            "expected HTTP Basic",
+        ),
+        ({"Authorization": "Basic not-base64!"}, "not base64"),
+        (_basic(b"no-colon"), "no ':'"),
+        ({"Authorization": "Basic \u00e9"}, "not ASCII"),
+    ],
+)
+def test_basic_auth_refuses(headers: dict[str, str], error: str) -> None:
+    with pytest.raises(WebhookError, match=error) as caught:
+        verify_basic_auth(headers, USER, [PASSWORD, OLD_PASSWORD])
+    assert PASSWORD not in str(caught.value)
+    assert OLD_PASSWORD not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        httpx.Headers(
+            [
+                ("Authorization", _basic(b"x:y")["Authorization"]),
+                *sign_basic_auth(USER, PASSWORD).items(),
+            ]
+        ),
+        {"authorization": "Basic eDp5", **sign_basic_auth(USER, PASSWORD)},  # two spellings
+    ],
+    ids=["repeated", "two-spellings"],
+)
+def test_basic_auth_refuses_more_than_one_authorization_header(
+    headers: Mapping[str, str],
+) -> None:
+    with pytest.raises(WebhookError, match="more than one Authorization header"):
+        verify_basic_auth(headers, USER, [PASSWORD])
+
+
+def test_basic_auth_reads_starlettes_repeated_headers() -> None:
+    from starlette.datastructures import Headers
+
+    genuine = sign_basic_auth(USER, PASSWORD)["Authorization"].encode()
+    once = Headers(raw=[(b"authorization", genuine)])
+    twice = Headers(raw=[(b"authorization", genuine), (b"authorization", b"Basic eDp5")])
+    verify_basic_auth(once, USER, [PASSWORD])
+    with pytest.raises(WebhookError, match="more than one"):
+        verify_basic_auth(twice, USER, [PASSWORD])
+
+
+@pytest.mark.parametrize(
+    ("username", "passwords"), [("", [PASSWORD]), ("a:b", [PASSWORD]), (USER, []), (USER, [""])]
+)
+def test_unusable_basic_auth_settings_are_a_configuration_error(
+    username: str, passwords: list[str]
+) -> None:
+    with pytest.raises(ConfigurationError):
+        verify_basic_auth(sign_basic_auth(USER, PASSWORD), username, passwords)
+
+
+def test_every_password_is_compared_whatever_the_first_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    compared: list[bytes] = []
+    real = hmac.compare_digest
+
+    def counting(a: bytes, b: bytes) -> bool:
+        compared.append(b)
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", counting)
+    verify_basic_auth(sign_basic_auth(USER, PASSWORD), USER, [PASSWORD, OLD_PASSWORD, "third"])
+    assert len(compared) == 4  # the user name and all three passwords, though the first matched
+    assert PASSWORD.encode() not in compared  # digests are compared, not the secrets' lengths
+
+
+def test_required_header_is_case_insensitive_and_strict() -> None:
+    assert required_header({"x-vendor-id": " abc "}, "X-Vendor-Id") == "abc"
+    for headers in ({}, {"X-Vendor-Id": ""}, {"X-Vendor-Id": "\u00e9"}):
+        with pytest.raises(WebhookError, match="X-Vendor-Id"):
+            required_header(headers, "X-Vendor-Id")
+
+
 # --- nothing but WebhookError comes out -------------------------------------------------------
 
 HEADER_NAMES = [
@@ -552,6 +668,7 @@ HEADER_NAMES = [
     "X-Twilio-Email-Event-Webhook-Signature",
     "X-Twilio-Email-Event-Webhook-Timestamp",
     "X-Twilio-Signature",
+    "Authorization",
 ]
 header_values = st.one_of(
     st.text(),
@@ -559,6 +676,7 @@ header_values = st.one_of(
     st.builds(lambda t, s: f"t={t},v1={s}", st.text(), st.text()),
     st.builds(lambda s: f"v1,{s}", st.text()),
     st.binary(max_size=80).map(lambda b: base64.b64encode(b).decode()),
+    st.binary(max_size=40).map(lambda b: "Basic " + base64.b64encode(b).decode()),
 )
 header_names = st.one_of(
     st.sampled_from(HEADER_NAMES), st.sampled_from(HEADER_NAMES).map(str.lower), st.text()
@@ -579,6 +697,7 @@ VERIFIERS: list[Callable[[dict[str, str], bytes | str, str, list[tuple[str, str]
     lambda h, b, url, p: verify_hmac(b, h.get("Stripe-Signature", ""), secrets=[SECRET]),
     lambda h, b, url, p: verify_ecdsa(b, h.get("X-Twilio-Signature", ""), public_keys=[PUBLIC_KEY]),
     lambda h, b, url, p: _check(h.get("webhook-timestamp", "")),
+    lambda h, b, url, p: verify_basic_auth(h, USER, [PASSWORD]),
 ]
 
 

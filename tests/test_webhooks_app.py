@@ -16,11 +16,13 @@ from starlette.requests import Request
 from starlette.routing import Mount
 
 from hub import Hub, HubSettings
+from hub.errors import ConfigurationError, Unavailable
 from hub.plugins import discover
 from hub.testing.webhooks import post_event, signed_request, with_webhooks
 from hub.webhooks.app import create_app, vendor_url
-from hub.webhooks.builtin import DEVELOPMENT_SECRET, HANDLER
+from hub.webhooks.builtin import DEVELOPMENT_SECRET, HANDLER, BuiltinWebhookHandler
 from hub.webhooks.events import HubEvent
+from hub.webhooks.handler import InboundRequest, webhook_handler
 from hub.webhooks.signatures import sign_standard_webhook
 
 LIMIT = 4096
@@ -31,9 +33,26 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-def make_hub(**settings: object) -> Hub:
-    registry = with_webhooks(discover(include_installed=False), {"fake": HANDLER})
+def make_hub(handler: str = HANDLER, **settings: object) -> Hub:
+    registry = with_webhooks(discover(include_installed=False), {"fake": handler})
     return Hub(HubSettings.load(**{"env": "test", **settings}), registry=registry)
+
+
+class StopRetrying(BuiltinWebhookHandler):
+    """A vendor that retries every answer but 200 and 406, as Mailgun does."""
+
+    refusal_status = 406
+
+
+class RefusesWith200(BuiltinWebhookHandler):
+    refusal_status = 200  # a plugin bug: a refusal that reads as success
+
+
+class FetchFails(BuiltinWebhookHandler):
+    """A handler whose certificate fetch (in prepare) cannot reach the vendor."""
+
+    async def prepare(self, request: InboundRequest) -> None:
+        raise Unavailable("acme: could not fetch a signing certificate", provider="fake")
 
 
 @pytest.fixture
@@ -340,3 +359,55 @@ async def test_public_url_reaches_the_handler(isolated_env: None) -> None:
         request = signed_request(h, "fake", bounce())
         assert request.url == "https://hooks.example.com/shop/webhooks/fake"
         assert (await post_event(h, bounce())).status_code == 200
+
+
+# -- refusal status per handler ---------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_handler_chooses_the_status_of_a_refusal(
+    isolated_env: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with make_hub(f"{__name__}:StopRetrying") as h:
+        transport = httpx.ASGITransport(app=create_app(h))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            genuine = signed_request(h, "fake", bounce())
+            forged = genuine.body.replace(b"ada@", b"eve@")
+            with caplog.at_level(logging.INFO, logger="hub.webhooks"):
+                refused = await client.post(
+                    "/webhooks/fake", content=forged, headers=genuine.headers
+                )
+            malformed = await client.post(
+                "/webhooks/fake", content=b"{}", headers={"Content-Length": "x"}
+            )
+            accepted = await client.post(
+                "/webhooks/fake", content=genuine.body, headers=genuine.headers
+            )
+    assert (refused.status_code, refused.json()) == (406, {"error": "invalid webhook"})
+    assert "signature mismatch" in caplog.text
+    assert malformed.status_code == 406
+    assert accepted.status_code == 200
+
+
+@pytest.mark.anyio
+async def test_a_refusal_status_that_is_not_4xx_is_a_configuration_error(
+    isolated_env: None,
+) -> None:
+    async with make_hub(f"{__name__}:RefusesWith200") as h:
+        with pytest.raises(ConfigurationError, match="refusal_status=200"):
+            webhook_handler(h, "fake")
+        transport = httpx.ASGITransport(app=create_app(h))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            response = await client.post("/webhooks/fake", content=b"{}")
+    assert (response.status_code, response.json()) == (500, {"error": "internal error"})
+
+
+@pytest.mark.anyio
+async def test_a_vendor_that_cannot_be_reached_gets_500_so_it_retries(
+    isolated_env: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with make_hub(f"{__name__}:FetchFails") as h:
+        with caplog.at_level(logging.WARNING, logger="hub.webhooks"):
+            response = await post_event(h, bounce())
+    assert (response.status_code, response.json()) == (500, {"error": "internal error"})
+    assert "the vendor will retry" in caplog.text

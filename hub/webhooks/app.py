@@ -6,9 +6,12 @@
 * 413 ``{"error": "body too large"}``: over ``settings.webhooks.max_body_bytes``, judged from
   Content-Length first and then counted while streaming, so no more than the limit is ever read;
 * 400 ``{"error": "invalid webhook"}``: bad signature, stale timestamp or unparseable payload.
-  The body says nothing more (that would help a forger); the reason is logged at INFO;
+  The body says nothing more (that would help a forger); the reason is logged at INFO. A
+  handler whose vendor retries every answer but one sets ``refusal_status`` to that one
+  (Mailgun: 406), so a refused request is not delivered again and again;
 * 500 ``{"error": "internal error"}``: an app handler raised (the event stays unhandled, so the
-  vendor's retry runs it again) or the provider's handler is misconfigured;
+  vendor's retry runs it again), the provider's handler is misconfigured, or something it
+  needed to fetch (a signing certificate) could not be fetched;
 * 409 ``{"error": "event in progress"}`` with ``Retry-After``: another delivery of the same event
   is being handled right now; the vendor retries and then sees it as a duplicate;
 * 200 ``{"received": n, "duplicates": m}``: every event handled (``m`` of them before).
@@ -30,8 +33,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from hub.errors import HubError, WebhookError
-from hub.webhooks.handler import InboundRequest, receive
+from hub.errors import HubError, ProviderError, WebhookError
+from hub.webhooks.handler import InboundRequest, receive, refusal_status
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -101,7 +104,7 @@ async def _webhook(hub: Hub, request: Request) -> Response:
         return _error(413, "body too large")
     except WebhookError as exc:
         log.info("webhook for %s refused: %s", provider, _printable(exc))
-        return _error(400, "invalid webhook")
+        return _error(refusal_status(hub, provider), "invalid webhook")
     inbound = InboundRequest(
         method=request.method,
         url=vendor_url(request, hub.settings.webhooks.public_url),
@@ -113,7 +116,11 @@ async def _webhook(hub: Hub, request: Request) -> Response:
     except WebhookError as exc:
         # Only the reason: it never holds a secret or a signature (hub.webhooks.signatures).
         log.info("webhook for %s refused: %s", provider, _printable(exc))
-        return _error(400, "invalid webhook")
+        return _error(refusal_status(hub, provider), "invalid webhook")
+    except ProviderError as exc:
+        # A vendor that could not be reached (a certificate fetch): the request may be genuine.
+        log.warning("webhook for %s not handled now, the vendor will retry: %s", provider, exc)
+        return _error(500, "internal error")
     except HubError as exc:
         log.error("webhook receiver for %s is misconfigured: %s", provider, exc)
         return _error(500, "internal error")

@@ -10,7 +10,12 @@ optional test hooks ``sign``/``encode`` that :mod:`hub.testing.webhooks` uses.
 Both methods are synchronous and do no I/O: verification is arithmetic over the request, and
 everything that waits (dedupe, the app's handlers) happens in the dispatcher afterwards. A
 scheme that must fetch something first (Amazon SNS and PayPal sign with a certificate named in
-the request) adds ``async prepare(request)``, awaited before ``verify``, to fetch and cache it.
+the request) adds ``async prepare(request)``, awaited before ``verify``, to fetch and cache it
+(:mod:`hub.webhooks.certificates`).
+
+A handler may also say which status the receiver answers a request it refuses with
+(``refusal_status``, 400 unless set): some vendors retry every other answer, so a forged or
+broken request would come back forever (Mailgun stops only on 200 or 406).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import re
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ValidationError
@@ -37,13 +42,19 @@ if TYPE_CHECKING:
     from hub.core import Hub
 
 __all__ = [
+    "DEFAULT_REFUSAL_STATUS",
     "BaseWebhookHandler",
     "InboundRequest",
     "Received",
     "WebhookHandler",
     "receive",
+    "refusal_status",
     "webhook_handler",
 ]
+
+#: What the receiver answers a request that fails verification or parsing, unless the handler
+#: sets ``refusal_status``.
+DEFAULT_REFUSAL_STATUS = 400
 
 HeadersInput = Headers | Mapping[str, str] | Iterable[tuple[str, str]]
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -117,6 +128,10 @@ class WebhookHandler(Protocol):
 
 class BaseWebhookHandler(abc.ABC):
     """A base for plugin handlers: the factory signature plus shared helpers and test hooks."""
+
+    #: The 4xx the receiver answers when this handler raises WebhookError: the status that
+    #: makes the vendor stop retrying, where it has one (Mailgun: 406).
+    refusal_status: ClassVar[int] = DEFAULT_REFUSAL_STATUS
 
     def __init__(self, settings: BaseModel, context: ProviderContext) -> None:
         self.settings = settings
@@ -215,7 +230,26 @@ def _build(hub: Hub, provider: str) -> WebhookHandler:
         raise ConfigurationError(
             f"{spec.webhook} returned {type(handler).__name__}, which has no verify()/parse()"
         )
+    status = getattr(handler, "refusal_status", DEFAULT_REFUSAL_STATUS)
+    if type(status) is not int or not 400 <= status <= 499:
+        raise ConfigurationError(
+            f"{spec.webhook} declares refusal_status={status!r}; a refusal must be a 4xx status"
+        )
     return handler
+
+
+def refusal_status(hub: Hub, provider: str) -> int:
+    """The status the receiver answers a refused request for ``provider`` with.
+
+    The handler's ``refusal_status`` (checked when it was built), or 400 when the handler
+    cannot be built at all.
+    """
+    try:
+        handler = webhook_handler(hub, provider)
+    except HubError:
+        return DEFAULT_REFUSAL_STATUS
+    status: int = getattr(handler, "refusal_status", DEFAULT_REFUSAL_STATUS)
+    return status
 
 
 # -- receiving ------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 Every vendor signs its webhooks a little differently, but the dangerous parts are the same: compare
 in constant time, refuse old or future timestamps so a captured request cannot be replayed later,
 accept several secrets so a secret can be rotated without downtime, and turn *any* malformed input
-into :class:`~hub.errors.WebhookError` so a handler answers 400 instead of crashing. Those parts
+into :class:`~hub.errors.WebhookError` so the receiver refuses it instead of crashing. Those parts
 live here once; plugins only say which string is signed, with what, and in which header.
 
 Each ``verify_*`` function returns ``None`` or raises ``WebhookError`` with a short message saying
@@ -38,12 +38,15 @@ __all__ = [
     "DEFAULT_TOLERANCE",
     "check_timestamp",
     "hmac_signature",
+    "required_header",
+    "sign_basic_auth",
     "sign_ecdsa",
     "sign_sendgrid",
     "sign_standard_webhook",
     "sign_stripe",
     "sign_twilio",
     "twilio_signature",
+    "verify_basic_auth",
     "verify_ecdsa",
     "verify_hmac",
     "verify_sendgrid",
@@ -83,8 +86,9 @@ def _ascii(value: str, what: str) -> str:
     return value
 
 
-def _header(headers: Mapping[str, str], name: str) -> str:
-    """Look a header up case-insensitively, for plain dicts as well as httpx/Starlette headers."""
+def required_header(headers: Mapping[str, str], name: str) -> str:
+    """A header's value, stripped, looked up case-insensitively (plain dicts as well as httpx or
+    Starlette headers); WebhookError if it is missing, empty or not ASCII."""
     value = headers.get(name)
     if value is None:
         wanted = name.lower()
@@ -92,6 +96,16 @@ def _header(headers: Mapping[str, str], name: str) -> str:
     if value is None or not value.strip():
         raise WebhookError(f"missing {name} header")
     return _ascii(value, f"{name} header").strip()
+
+
+def _every_header(headers: Mapping[str, str], name: str) -> list[str]:
+    """Every value of a header that may be repeated (Starlette ``getlist``, httpx ``get_list``)."""
+    for method in ("getlist", "get_list"):
+        getlist = getattr(headers, method, None)
+        if callable(getlist):
+            return list(getlist(name))
+    wanted = name.lower()
+    return [value for key, value in headers.items() if key.lower() == wanted]
 
 
 def _b64decode(value: str, what: str) -> bytes:
@@ -205,6 +219,63 @@ def verify_hmac(
         raise WebhookError("signature mismatch")
 
 
+# --- HTTP Basic credentials (Postmark, and any vendor that only offers user:password@ URLs) ---
+
+_AUTHORIZATION = "Authorization"
+
+
+def _same(a: bytes, b: bytes) -> bool:
+    """Constant time, and the length of the secret is not revealed either (digests are equal)."""
+    return hmac.compare_digest(hashlib.sha256(a).digest(), hashlib.sha256(b).digest())
+
+
+def _check_username(username: str) -> None:
+    if not username or ":" in username:
+        raise ConfigurationError(
+            "webhook Basic authentication needs a non-empty user name without ':'"
+        )
+
+
+def sign_basic_auth(username: str, password: str) -> dict[str, str]:
+    """The header a sender attaches for ``https://<username>:<password>@host/...`` URLs."""
+    _check_username(username)
+    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return {_AUTHORIZATION: f"Basic {token}"}
+
+
+def verify_basic_auth(headers: Mapping[str, str], username: str, passwords: Secrets) -> None:
+    """Check HTTP Basic credentials against ``username`` and any of ``passwords`` (rotation).
+
+    Vendors without signatures put the credentials in the webhook URL. Every password is
+    compared, in constant time, whatever the outcome of the others, and a request with more
+    than one Authorization header is refused rather than judged by either. There is no
+    timestamp, so replay protection rests on deduplicating event ids.
+    """
+    _check_username(username)
+    keys = _keys(passwords, _plain_key)
+    found = _every_header(headers, _AUTHORIZATION)
+    if len(found) > 1:
+        raise WebhookError("more than one Authorization header")
+    if not found or not found[0].strip():
+        raise WebhookError(
+            "missing Authorization header: put the credentials in the webhook URL "
+            "(https://<user>:<password>@<your host>/webhooks/<provider>)"
+        )
+    scheme, _, token = _ascii(found[0], "Authorization header").strip().partition(" ")
+    if scheme.lower() != "basic":
+        raise WebhookError("expected HTTP Basic credentials in the Authorization header")
+    decoded = _b64decode(token.strip(), "Basic credentials")
+    user, colon, password = decoded.partition(b":")
+    if not colon:
+        raise WebhookError("malformed Basic credentials: no ':' between user and password")
+    user_ok = _same(user, _utf8(username, "user name"))
+    password_ok = False
+    for key in keys:  # no early exit: the time taken does not say which password matched
+        password_ok |= _same(password, key)
+    if not (user_ok and password_ok):
+        raise WebhookError("credentials mismatch")
+
+
 # --- Stripe: "t=<ts>,v1=<hex>,v1=<hex>" -------------------------------------------------------
 
 
@@ -238,7 +309,7 @@ def verify_stripe(
     keys = _keys(secrets, _plain_key)
     timestamps: list[str] = []
     provided: list[str] = []
-    for item in _header(headers, header).split(","):
+    for item in required_header(headers, header).split(","):
         name, sep, value = item.strip().partition("=")
         if sep and name == "t":
             timestamps.append(value)
@@ -300,11 +371,11 @@ def verify_standard_webhook(
     everywhere here, the signature is checked before the age, so "stale" means genuine but late.
     """
     keys = _keys(secrets, _standard_key)
-    msg_id = _header(headers, "webhook-id")
-    timestamp = _header(headers, "webhook-timestamp")
+    msg_id = required_header(headers, "webhook-id")
+    timestamp = required_header(headers, "webhook-timestamp")
     provided = [
         value
-        for entry in _header(headers, "webhook-signature").split()
+        for entry in required_header(headers, "webhook-signature").split()
         for version, sep, value in [entry.partition(",")]
         if sep and version == "v1" and value
     ]
@@ -384,8 +455,8 @@ def verify_sendgrid(
     now: float | None = None,
 ) -> None:
     """Verify SendGrid's ECDSA signature over ``timestamp + body``, then the timestamp's age."""
-    signature = _header(headers, _SENDGRID_SIGNATURE)
-    timestamp = _header(headers, _SENDGRID_TIMESTAMP)
+    signature = required_header(headers, _SENDGRID_SIGNATURE)
+    timestamp = required_header(headers, _SENDGRID_TIMESTAMP)
     verify_ecdsa(
         timestamp.encode("ascii") + _utf8(body, "body"), signature, public_keys=public_keys
     )
@@ -462,7 +533,7 @@ def verify_twilio(
     timestamp, so there is no age check: replay protection rests on deduplicating event ids.
     """
     keys = _keys(secrets, _plain_key)
-    signature = _header(headers, "X-Twilio-Signature")
+    signature = required_header(headers, "X-Twilio-Signature")
     variants = _url_variants(url)
     if body is not None:
         hashes_in_url = parse_qs(urlsplit(url).query).get("bodySHA256", [])

@@ -4,7 +4,8 @@ Mailgun posts ``{"signature": {"timestamp", "token", "signature"}, "event-data":
 signs ``timestamp + token`` with the HTTP webhook signing key (HMAC-SHA256, hex). A subaccount's
 events carry a ``parent-signature`` made with the primary account's key, accepted as well.
 The timestamp must be within ``webhooks.tolerance``; a replayed event is dropped by the
-dispatcher, which deduplicates on ``event-data.id``.
+dispatcher, which deduplicates on ``event-data.id``. A refused request is answered 406, the one
+status besides 200 after which Mailgun stops retrying.
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ def sign_payload(
 
 class MailgunWebhooks(BaseWebhookHandler):
     """Verifies Mailgun's signature and turns its ``event-data`` into one HubEvent."""
+
+    #: Mailgun retries every answer but 200 and 406 for hours: a refused request gets 406.
+    refusal_status = 406
 
     def __init__(self, settings: MailgunSettings, context: ProviderContext) -> None:
         super().__init__(settings, context)

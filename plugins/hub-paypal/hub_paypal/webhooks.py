@@ -1,8 +1,12 @@
 """PayPal webhooks: the RSA signature verified offline, events normalized to ``payment.*``.
 
-See :mod:`hub_paypal._signature` for the verification. ``subject_id`` is the PayPal order id
-(the hub's payment id) where the resource names it (``supplementary_data.related_ids``), else
-the capture / authorization id; ``data`` carries the ids PayPal gave.
+See :mod:`hub_paypal._signature` for the verification: :meth:`PayPalWebhooks.prepare` (awaited
+by the receiver before ``verify``) loads the signing certificate named by ``PAYPAL-CERT-URL``
+into the handler's certificate store, through the hub's HTTP client, once per certificate.
+
+``subject_id`` is the PayPal order id (the hub's payment id) where the resource names it
+(``supplementary_data.related_ids``), else the capture / authorization id; ``data`` carries the
+ids PayPal gave.
 
 =============================  =======================================================
 PayPal event                   hub event
@@ -27,9 +31,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from hub.errors import ConfigurationError, HubError, WebhookError
+from hub.webhooks.certificates import HttpFetch
 from hub.webhooks.events import HubEvent
 from hub.webhooks.handler import BaseWebhookHandler, InboundRequest
-from hub_paypal._signature import CertificateStore, verify_paypal
+from hub.webhooks.signatures import required_header
+from hub_paypal._signature import CERT_URL, paypal_certificates, verify_paypal
 from hub_paypal.mapping import amount_of, decline_of, path
 from hub_paypal.settings import PayPalSettings
 
@@ -45,8 +51,8 @@ _OUTCOMES = {"RESOLVED_SELLER_FAVOUR": "won", "RESOLVED_BUYER_FAVOUR": "lost"}
 class PayPalWebhooks(BaseWebhookHandler):
     """Verifies and normalizes PayPal's webhook events (``POST /webhooks/paypal``).
 
-    ``certificates`` caches PayPal's signing certificates; set ``certificates.fetch`` to load
-    them some other way (tests do).
+    ``certificates`` caches PayPal's signing certificates; set ``certificates.fetch`` (an async
+    ``fetch(url) -> bytes``) to load them some other way (tests do).
     """
 
     settings: PayPalSettings
@@ -58,7 +64,13 @@ class PayPalWebhooks(BaseWebhookHandler):
                 "PayPal webhooks need the webhook id: set PAYPAL_WEBHOOK_ID (the id PayPal shows "
                 "for your webhook URL) or HUB_PAYMENTS__PAYPAL__WEBHOOK_ID"
             )
-        self.certificates = CertificateStore()
+        self.certificates = paypal_certificates(
+            HttpFetch(context, base_url="https://api-m.paypal.com")
+        )
+
+    async def prepare(self, request: InboundRequest) -> None:
+        """Load the certificate ``PAYPAL-CERT-URL`` names (fetched once per URL)."""
+        await self.certificates.load(required_header(request.headers, CERT_URL))
 
     def verify(self, request: InboundRequest) -> None:
         verify_paypal(

@@ -2,17 +2,15 @@
 
 Postmark does not sign webhooks; it documents putting Basic credentials in the webhook URL
 (``https://user:password@host/webhooks/postmark``) and allow-listing its IP ranges. The
-handler checks the credentials in constant time, accepting previous passwords while rotating.
+handler checks the credentials with :func:`hub.webhooks.signatures.verify_basic_auth` (constant
+time, previous passwords accepted while rotating, a repeated Authorization header refused).
 With no timestamp to check, replays are stopped by deduplication: each event gets an id from
 Postmark's own (bounce ``ID``) or a digest of what makes it unique. One event per request.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import hmac
 import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -20,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 from hub.errors import WebhookError
 from hub.webhooks.events import HubEvent
 from hub.webhooks.handler import BaseWebhookHandler, InboundRequest
+from hub.webhooks.signatures import sign_basic_auth, verify_basic_auth
 from hub_postmark.settings import PostmarkSettings
 
 if TYPE_CHECKING:
     from hub._runtime import ProviderContext
 
-__all__ = ["BOUNCE_EVENTS", "PostmarkWebhooks", "basic_credentials"]
+__all__ = ["BOUNCE_EVENTS", "PostmarkWebhooks"]
 
 #: Bounce ``Type`` -> (normalized type, bounce_type) for bounces that are not plain ones.
 BOUNCE_EVENTS: dict[str, tuple[str, str | None]] = {
@@ -59,12 +58,6 @@ _WHEN = {
 _NAME = re.compile(r"[^a-z0-9_.-]+")
 
 
-def basic_credentials(username: str, password: str) -> str:
-    """The ``Authorization`` value Postmark sends for credentials in the webhook URL."""
-    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-    return f"Basic {token}"
-
-
 class PostmarkWebhooks(BaseWebhookHandler):
     """``POST /webhooks/postmark``: check Basic credentials, normalize the one event."""
 
@@ -73,31 +66,10 @@ class PostmarkWebhooks(BaseWebhookHandler):
         self._username, self._passwords = settings.require_webhook_credentials()
 
     def verify(self, request: InboundRequest) -> None:
-        found = request.headers.getlist("authorization")
-        if len(found) > 1:
-            raise self._error("more than one Authorization header")
-        header = found[0] if found else None
-        if not header:
-            raise self._error(
-                "missing Authorization header; use https://<user>:<password>@<your host>"
-                "/webhooks/postmark as the webhook URL"
-            )
-        scheme, _, value = header.strip().partition(" ")
-        if scheme.lower() != "basic":
-            raise self._error("expected HTTP Basic credentials")
         try:
-            decoded = base64.b64decode(value.strip(), validate=True)
-        except (binascii.Error, ValueError):
-            raise self._error("malformed Basic credentials: not base64") from None
-        username, colon, password = decoded.partition(b":")
-        if not colon:
-            raise self._error("malformed Basic credentials: no ':'")
-        user_ok = hmac.compare_digest(username, self._username.encode())
-        password_ok = False
-        for candidate in self._passwords:  # every one is compared: no early exit to time
-            password_ok |= hmac.compare_digest(password, candidate.encode())
-        if not (user_ok and password_ok):
-            raise self._error("credentials mismatch")
+            verify_basic_auth(request.headers, self._username, self._passwords)
+        except WebhookError as exc:
+            raise self._error(str(exc)) from None
 
     def parse(self, request: InboundRequest) -> list[HubEvent]:
         item = request.json()
@@ -129,7 +101,7 @@ class PostmarkWebhooks(BaseWebhookHandler):
 
     def sign(self, body: bytes, *, url: str) -> dict[str, str]:
         """Test hook: the header Postmark sends for the configured credentials."""
-        return {"Authorization": basic_credentials(self._username, self._passwords[0])}
+        return sign_basic_auth(self._username, self._passwords[0])
 
     def _error(self, problem: str) -> WebhookError:
         return WebhookError(f"postmark webhook: {problem}", provider=self.provider)

@@ -1,76 +1,33 @@
 """SES events over Amazon SNS HTTP(S) deliveries: verified, subscriptions confirmed, normalized.
 
-SNS signs each delivery with a key whose certificate it names by URL, so verifying needs that
-certificate, fetched once per URL. Fetching is I/O, which ``verify`` must not do: the async
-:meth:`SesWebhookHandler.prepare` fetches (through the injectable ``fetch``), verifies and
-confirms an allowed subscription; ``verify`` then checks from the cached key. See the README
-for what the hub's receiver needs to call ``prepare``.
+SNS signs each delivery with a key whose certificate it names by URL (see :mod:`hub.webhooks.sns`).
+Fetching that certificate is I/O, which ``verify`` must not do: the async
+:meth:`SesWebhookHandler.prepare`, which the hub's receiver awaits first, loads it into the
+handler's certificate store (fetched once per URL, through the injectable ``fetch``), verifies
+and confirms an allowed subscription; ``verify`` then checks from the cached certificate.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from hub.errors import Unavailable, WebhookError
+from hub.errors import WebhookError
+from hub.webhooks.certificates import Fetch, HttpFetch
 from hub.webhooks.handler import BaseWebhookHandler, InboundRequest
-from hub.webhooks.signatures import check_timestamp
-from hub_ses._sns import (
-    SNS_URL,
-    check_sns_url,
-    load_signing_key,
-    sns_timestamp,
-    verify_sns,
-)
+from hub.webhooks.sns import check_sns_url, sns_certificates, verify_sns
 from hub_ses.events import ses_events
 
 if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-
     from hub._runtime import ProviderContext
     from hub.webhooks.events import HubEvent
     from hub_ses.settings import SesSettings
 
-__all__ = ["Fetch", "SesWebhookHandler", "SnsFetch"]
-
-#: ``await fetch(url) -> body``: GET an SNS URL (a signing certificate, a SubscribeURL).
-Fetch = Callable[[str], Awaitable[bytes]]
+__all__ = ["SesWebhookHandler"]
 
 log = logging.getLogger("hub.webhooks.ses")
-_MAX_CERTIFICATES = 32
 _TYPES = ("Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation")
-
-
-class SnsFetch:
-    """The default fetch: a GET through the hub's HTTP client, opened on first use."""
-
-    def __init__(self, context: ProviderContext) -> None:
-        self._context = context
-        self._client: httpx.AsyncClient | None = None
-
-    async def __call__(self, url: str) -> bytes:
-        if self._client is None:
-            self._client = self._context.http_client(base_url="https://sns.amazonaws.com")
-        try:
-            response = await self._client.get(url)
-        except httpx.HTTPError as exc:
-            raise Unavailable(
-                f"{self._context.name}: could not fetch from SNS ({type(exc).__name__}); SNS "
-                "will deliver the message again",
-                provider=self._context.name,
-            ) from None
-        if response.status_code != 200:
-            raise Unavailable(
-                f"{self._context.name}: SNS answered HTTP {response.status_code} to a fetch",
-                provider=self._context.name,
-                status=response.status_code,
-            )
-        return response.content
 
 
 class SesWebhookHandler(BaseWebhookHandler):
@@ -82,22 +39,25 @@ class SesWebhookHandler(BaseWebhookHandler):
         self, settings: SesSettings, context: ProviderContext, *, fetch: Fetch | None = None
     ) -> None:
         super().__init__(settings, context)
-        #: How SNS URLs are fetched; tests inject their own.
-        self.fetch: Fetch = fetch if fetch is not None else SnsFetch(context)
+        #: How SNS URLs (certificates, SubscribeURLs) are fetched; tests inject their own.
+        self.fetch: Fetch = (
+            fetch
+            if fetch is not None
+            else HttpFetch(context, base_url="https://sns.us-east-1.amazonaws.com")
+        )
         self.topics = frozenset(settings.sns_topic_arns)
-        self._keys: OrderedDict[str, RSAPublicKey] = OrderedDict()
+        #: SNS signing certificates by URL, loaded by :meth:`prepare`.
+        self.certificates = sns_certificates(self._fetch)
+
+    async def _fetch(self, url: str) -> bytes:
+        return await self.fetch(url)  # read at call time: a test may have replaced ``fetch``
 
     # -- the async half: fetch, verify, confirm -------------------------------------------
 
     async def prepare(self, request: InboundRequest) -> None:
         """Fetch the signing certificate (cached by URL), verify, confirm allowed subscriptions."""
         message = self._message(request)
-        url = check_sns_url(message.get("SigningCertURL"), "SigningCertURL")
-        if url not in self._keys:
-            key = load_signing_key(await self.fetch(url))
-            self._keys[url] = key
-            while len(self._keys) > _MAX_CERTIFICATES:
-                self._keys.popitem(last=False)
+        await self.certificates.load(message.get("SigningCertURL"))
         self.verify(request)
         if message["Type"] == "SubscriptionConfirmation":
             await self._confirm(message)
@@ -116,31 +76,23 @@ class SesWebhookHandler(BaseWebhookHandler):
                 topic,
             )
             return
-        url = message.get("SubscribeURL")
-        if not isinstance(url, str) or not SNS_URL.match(url):
+        try:
+            url = check_sns_url(message.get("SubscribeURL"), "SubscribeURL")
+        except WebhookError:
             log.warning(
                 "SNS subscription for topic %s not confirmed: its SubscribeURL is not on an SNS "
                 "host",
                 topic,
             )
             return
-        await self.fetch(check_sns_url(url, "SubscribeURL"))
+        await self.fetch(url)
         log.info("confirmed the SNS subscription for topic %s", topic)
 
     # -- the sync half: what the hub's receiver calls -------------------------------------
 
     def verify(self, request: InboundRequest) -> None:
         message = self._message(request)
-        url = check_sns_url(message.get("SigningCertURL"), "SigningCertURL")
-        key = self._keys.get(url)
-        if key is None:
-            raise WebhookError(
-                "the SNS signing certificate has not been fetched: await handler.prepare(request) "
-                "before verify()",
-                provider=self.provider,
-            )
-        self._keys.move_to_end(url)
-        check_timestamp(sns_timestamp(message), tolerance=self.settings.webhook_max_age)
+        verify_sns(message, certificates=self.certificates, tolerance=self.settings.webhook_max_age)
         if (
             message["Type"] == "Notification"
             and self.topics
@@ -149,7 +101,6 @@ class SesWebhookHandler(BaseWebhookHandler):
             raise WebhookError(
                 "SNS message from a topic not in sns_topic_arns", provider=self.provider
             )
-        verify_sns(message, key)
 
     def parse(self, request: InboundRequest) -> list[HubEvent]:
         message = self._message(request)

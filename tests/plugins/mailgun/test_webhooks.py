@@ -277,7 +277,24 @@ async def test_posting_through_the_receiver_app(mailgun_hub: Callable[..., Hub])
     ]
     forged_body = b'{"signature": {"timestamp": "1", "token": "x", "signature": "00"}}'
     forged = await post_event(hub, forged_body, provider="mailgun")
-    assert forged.status_code == 400
+    assert forged.status_code == 406  # Mailgun retries anything but 200 and 406
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        sign_payload(event_data("delivered"), key="someone-elses-key"),
+        sign_payload(event_data("delivered"), key=SIGNING_KEY, timestamp=int(time.time()) - 3600),
+        b"not json",
+    ],
+    ids=["forged", "stale", "garbage"],
+)
+async def test_every_refusal_is_406_the_answer_mailgun_does_not_retry(
+    mailgun_hub: Callable[..., Hub], body: Any
+) -> None:
+    """Mailgun retries anything but 200 and 406 for hours; a refusal must not come back."""
+    response = await post_event(mailgun_hub(), body, provider="mailgun")
+    assert (response.status_code, response.json()) == (406, {"error": "invalid webhook"})
 
 
 # -- hostile input ------------------------------------------------------------------------

@@ -4,7 +4,8 @@ https://developer.paypal.com/api/rest/webhooks/rest/ (verify the signature yours
 signs ``<PAYPAL-TRANSMISSION-ID>|<PAYPAL-TRANSMISSION-TIME>|<webhook id>|<crc32 of the raw body
 as unsigned decimal>`` with SHA256withRSA, base64 in ``PAYPAL-TRANSMISSION-SIG``, and names the
 certificate in ``PAYPAL-CERT-URL``. Here a test CA plays PayPal: its key signs, its certificate
-is what the (injected) fetch returns.
+is what the (injected) fetch returns. As the receiver does, ``prepare`` (which loads the
+certificate) is awaited before the synchronous ``verify``.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from __future__ import annotations
 import base64
 import json
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -27,7 +29,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hub import ConfigurationError, Hub, WebhookError
-from hub.webhooks.handler import InboundRequest, webhook_handler
+from hub.errors import Unavailable
+from hub.http import override_transport
+from hub.webhooks.events import HubEvent
+from hub.webhooks.handler import InboundRequest, receive, webhook_handler
 
 WEBHOOK_ID = "8PT597110X687430LKGECATA"
 OLD_WEBHOOK_ID = "1JE4291016473214C"
@@ -96,14 +101,24 @@ def signed(
     return InboundRequest(url=URL, body=body, headers=headers)
 
 
+def serving(certificates: dict[str, bytes], log: list[str]) -> Callable[[str], Awaitable[bytes]]:
+    """An async fetch that serves ``certificates`` and logs every URL asked for."""
+
+    async def fetch(url: str) -> bytes:
+        log.append(url)
+        return certificates[url]
+
+    return fetch
+
+
 @pytest.fixture
 def fetched() -> list[str]:
     return []
 
 
 @pytest.fixture
-def handler(make_hub: Callable[..., Hub], fetched: list[str]) -> PayPalWebhooks:
-    hub = make_hub(
+def paypal_hub(make_hub: Callable[..., Hub]) -> Hub:
+    return make_hub(
         payments={
             "providers": ["paypal"],
             "paypal": {
@@ -113,15 +128,20 @@ def handler(make_hub: Callable[..., Hub], fetched: list[str]) -> PayPalWebhooks:
             },
         }
     )
-    found = webhook_handler(hub, "paypal")
+
+
+@pytest.fixture
+def handler(paypal_hub: Hub, fetched: list[str]) -> PayPalWebhooks:
+    found = webhook_handler(paypal_hub, "paypal")
     assert isinstance(found, PayPalWebhooks)
-
-    def fetch(url: str) -> bytes:
-        fetched.append(url)
-        return CERTS[url]
-
-    found.certificates.fetch = fetch
+    found.certificates.fetch = serving(CERTS, fetched)
     return found
+
+
+async def verified(handler: PayPalWebhooks, request: InboundRequest) -> None:
+    """What the receiver does: the async prepare (certificate), then the offline verify."""
+    await handler.prepare(request)
+    handler.verify(request)
 
 
 def event(kind: str, resource: dict[str, Any], resource_type: str = "capture") -> bytes:
@@ -149,41 +169,101 @@ CAPTURE = {
 BODY = event("PAYMENT.CAPTURE.COMPLETED", CAPTURE)
 
 
-def test_a_genuine_request_is_verified_and_its_certificate_cached(
+@pytest.mark.anyio
+async def test_a_genuine_request_is_verified_and_its_certificate_cached(
     handler: PayPalWebhooks, fetched: list[str]
 ) -> None:
-    handler.verify(signed(BODY))
-    handler.verify(signed(BODY, transmission_id="7a2f0d30-d67a-11e5-baa3-778b53f4ae55"))
+    await verified(handler, signed(BODY))
+    await verified(handler, signed(BODY, transmission_id="7a2f0d30-d67a-11e5-baa3-778b53f4ae55"))
     assert fetched == [CERT_URL], "one fetch per certificate"
 
 
-def test_a_tampered_body_is_refused(handler: PayPalWebhooks) -> None:
+@pytest.mark.anyio
+async def test_verify_does_no_io_and_asks_for_prepare(
+    handler: PayPalWebhooks, fetched: list[str]
+) -> None:
+    with pytest.raises(WebhookError, match="prepare"):
+        handler.verify(signed(BODY))
+    assert fetched == []  # the synchronous verify never fetches
+
+
+@pytest.mark.anyio
+async def test_the_receiver_prepares_verifies_and_dispatches(
+    paypal_hub: Hub, handler: PayPalWebhooks, fetched: list[str]
+) -> None:
+    seen: list[HubEvent] = []
+
+    @paypal_hub.on("payment.succeeded")
+    async def on_succeeded(event: HubEvent) -> None:
+        seen.append(event)
+
+    received = await receive(paypal_hub, "paypal", signed(BODY))
+    assert received.received == 2
+    assert [e.subject_id for e in seen] == [ORDER]
+    assert fetched == [CERT_URL]
+
+
+@pytest.mark.anyio
+async def test_the_default_fetch_goes_through_the_hubs_http_client(paypal_hub: Hub) -> None:
+    found = webhook_handler(paypal_hub, "paypal")
+    asked: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url))
+        return httpx.Response(200, content=CERTS[str(request.url)])
+
+    with override_transport(httpx.MockTransport(answer)):
+        await receive(paypal_hub, "paypal", signed(BODY))
+        await receive(paypal_hub, "paypal", signed(BODY, transmission_id="another-delivery"))
+    assert asked == [CERT_URL]
+    assert isinstance(found, PayPalWebhooks)
+    assert CERT_URL in found.certificates
+
+
+@pytest.mark.anyio
+async def test_a_failed_certificate_fetch_is_unavailable_so_paypal_retries(
+    paypal_hub: Hub,
+) -> None:
+    with (
+        override_transport(httpx.MockTransport(lambda request: httpx.Response(503))),
+        pytest.raises(Unavailable),
+    ):
+        await receive(paypal_hub, "paypal", signed(BODY))
+
+
+@pytest.mark.anyio
+async def test_a_tampered_body_is_refused(handler: PayPalWebhooks) -> None:
     genuine = signed(BODY)
     forged = InboundRequest(
         url=URL, body=BODY.replace(b"50.00", b"5000.00"), headers=genuine.headers
     )
     with pytest.raises(WebhookError, match="signature mismatch"):
-        handler.verify(forged)
+        await verified(handler, forged)
 
 
-def test_a_signature_for_another_webhook_is_refused(handler: PayPalWebhooks) -> None:
+@pytest.mark.anyio
+async def test_a_signature_for_another_webhook_is_refused(handler: PayPalWebhooks) -> None:
     with pytest.raises(WebhookError, match="signature mismatch"):
-        handler.verify(signed(BODY, webhook_id="SOMEONEELSESWEBHOOK"))
+        await verified(handler, signed(BODY, webhook_id="SOMEONEELSESWEBHOOK"))
 
 
-def test_a_signature_by_another_key_is_refused(handler: PayPalWebhooks) -> None:
+@pytest.mark.anyio
+async def test_a_signature_by_another_key_is_refused(handler: PayPalWebhooks) -> None:
     with pytest.raises(WebhookError, match="signature mismatch"):
-        handler.verify(signed(BODY, key=OTHER_KEY))
+        await verified(handler, signed(BODY, key=OTHER_KEY))
 
 
-def test_a_stale_transmission_is_refused(handler: PayPalWebhooks) -> None:
+@pytest.mark.anyio
+async def test_a_stale_transmission_is_refused(handler: PayPalWebhooks) -> None:
     with pytest.raises(WebhookError, match="stale"):
-        handler.verify(signed(BODY, time_text=now_text(-301)))
+        await verified(handler, signed(BODY, time_text=now_text(-301)))
 
 
-def test_rotations_are_accepted(handler: PayPalWebhooks, fetched: list[str]) -> None:
-    handler.verify(signed(BODY, webhook_id=OLD_WEBHOOK_ID))  # the previous registration
-    handler.verify(signed(BODY, key=OTHER_KEY, cert_url=NEW_CERT_URL))  # PayPal's new certificate
+@pytest.mark.anyio
+async def test_rotations_are_accepted(handler: PayPalWebhooks, fetched: list[str]) -> None:
+    await verified(handler, signed(BODY, webhook_id=OLD_WEBHOOK_ID))  # the previous registration
+    # PayPal's new certificate:
+    await verified(handler, signed(BODY, key=OTHER_KEY, cert_url=NEW_CERT_URL))
     assert fetched == [CERT_URL, NEW_CERT_URL]
 
 
@@ -198,21 +278,28 @@ def test_rotations_are_accepted(handler: PayPalWebhooks, fetched: list[str]) -> 
         "https://api.paypal.com:8443/v1/notifications/certs/CERT-1",
     ],
 )
-def test_a_certificate_url_off_paypal_is_refused_without_fetching(
+@pytest.mark.anyio
+async def test_a_certificate_url_off_paypal_is_refused_without_fetching(
     handler: PayPalWebhooks, fetched: list[str], cert_url: str
 ) -> None:
+    with pytest.raises(WebhookError, match="PAYPAL-CERT-URL"):
+        await verified(handler, signed(BODY, cert_url=cert_url))
     with pytest.raises(WebhookError, match="PAYPAL-CERT-URL"):
         handler.verify(signed(BODY, cert_url=cert_url))
     assert fetched == []
 
 
-def test_an_expired_certificate_is_refused(handler: PayPalWebhooks) -> None:
-    handler.certificates.fetch = lambda url: make_certificate(KEY, days=1, start=-3)
+@pytest.mark.anyio
+async def test_an_expired_certificate_is_refused(handler: PayPalWebhooks) -> None:
+    expired = {CERT_URL: make_certificate(KEY, days=1, start=-3)}
+    handler.certificates.fetch = serving(expired, [])
     with pytest.raises(WebhookError, match="validity"):
-        handler.verify(signed(BODY))
+        await verified(handler, signed(BODY))
 
 
-def test_malformed_headers_are_refused(handler: PayPalWebhooks) -> None:
+@pytest.mark.anyio
+async def test_malformed_headers_are_refused(handler: PayPalWebhooks) -> None:
+    await handler.certificates.load(CERT_URL)
     genuine = dict(signed(BODY).headers)
     for name, value, message in [
         ("paypal-auth-algo", "SHA1withRSA", "AUTH-ALGO"),
@@ -321,11 +408,12 @@ def test_no_webhook_id_configured_is_the_operators_mistake(make_hub: Callable[..
         ),
     ],
 )
-def test_events_are_normalized(
+@pytest.mark.anyio
+async def test_events_are_normalized(
     handler: PayPalWebhooks, body: bytes, expected: list[tuple[str, str, dict[str, Any]]]
 ) -> None:
     request = signed(body)
-    handler.verify(request)
+    await verified(handler, request)
     events = handler.parse(request)
     assert [(e.type, e.subject_id) for e in events] == [(t, s) for t, s, _ in expected]
     for parsed, (_, _, fields) in zip(events, expected, strict=True):
@@ -393,7 +481,9 @@ def fuzz_handler() -> Iterator[PayPalWebhooks]:
     )
     found = webhook_handler(hub, "paypal")
     assert isinstance(found, PayPalWebhooks)
-    found.certificates.fetch = CERTS.__getitem__
+    found.certificates.fetch = serving(CERTS, [])
+    for url in CERTS:  # what prepare() would have loaded
+        anyio.run(found.certificates.load, url)
     yield found
     anyio.run(hub.aclose)
 

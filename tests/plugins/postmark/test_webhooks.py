@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hub_postmark.webhooks import basic_credentials
 
 from hub.core import Hub
 from hub.errors import ConfigurationError, WebhookError
 from hub.testing.webhooks import post_event
 from hub.webhooks.events import HubEvent
 from hub.webhooks.handler import InboundRequest, receive, webhook_handler
+from hub.webhooks.signatures import sign_basic_auth
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("isolated_env")]
 
@@ -100,6 +100,11 @@ SUBSCRIPTION = {
     "Tag": "my-tag",
     "Metadata": METADATA,
 }
+
+
+def basic_credentials(user: str, password: str) -> str:
+    """The Authorization value Postmark sends for credentials in the webhook URL."""
+    return sign_basic_auth(user, password)["Authorization"]
 
 
 @pytest.fixture

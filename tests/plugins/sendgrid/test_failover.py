@@ -1,11 +1,12 @@
 """Issue 7, done when: with SendGrid's circuit open, a hub configured with
 ``providers = ["sendgrid", "ses"]`` delivers through SES and the metrics show the failover.
 
-The hub has no public switch to force a breaker open, so SendGrid is made to fail (503, as
-SendGrid documents it) until its breaker opens, the way it would in production. Each of those
-sends already fails over (a 503 means "not processed"); once the breaker is open SendGrid is not
-even called. SES runs on moto's server on 127.0.0.1 (the real SES v2 protocol); the same chain
-with Postmark as the fallback is checked too, all over HTTP mocks.
+SendGrid's breaker is forced open through the hub's public switch,
+``await hub.breaker("email", "sendgrid").force_open()``, as an operator would during a SendGrid
+incident; SendGrid is then not even called. One test also lets SendGrid fail (503, as SendGrid
+documents it) until its breaker opens by itself, the way it would in production. SES runs on
+moto's server on 127.0.0.1 (the real SES v2 protocol); the same chain with Postmark as the
+fallback is checked too, all over HTTP mocks.
 """
 
 from __future__ import annotations
@@ -64,75 +65,101 @@ def chain_settings(tmp_path: Path, fallback: str, section: dict[str, Any]) -> di
     }
 
 
-async def open_sendgrid_then_send(
-    settings: dict[str, Any],
-    fallback: str,
-    metrics: CollectorRegistry,
-    sendgrid: FakeSendGrid,
-    http_fallback: Callable[[httpx.Request], httpx.Response] | None = None,
-) -> EmailReceipt:
-    """SendGrid fails until its breaker opens; then one more send, returned."""
-    sendgrid.fail(error(503, SERVER_ERROR), times=FAILURES_TO_OPEN)
-
+def routing(
+    sendgrid: FakeSendGrid, http_fallback: Callable[[httpx.Request], httpx.Response] | None
+) -> httpx.MockTransport:
     def route(request: httpx.Request) -> httpx.Response:
         if request.url.host == "api.sendgrid.com":
             return sendgrid.handler(request)
         assert http_fallback is not None, f"unexpected request to {request.url}"
         return http_fallback(request)
 
-    with override_transport(httpx.MockTransport(route)):
+    return httpx.MockTransport(route)
+
+
+async def force_open_then_send(
+    settings: dict[str, Any],
+    metrics: CollectorRegistry,
+    sendgrid: FakeSendGrid,
+    http_fallback: Callable[[httpx.Request], httpx.Response] | None = None,
+) -> EmailReceipt:
+    """SendGrid's breaker is forced open; then one send, returned."""
+    with override_transport(routing(sendgrid, http_fallback)):
         async with Hub.from_settings(metrics_registry=metrics, **settings) as hub:
-            for n in range(FAILURES_TO_OPEN):  # SendGrid answers 503: its breaker opens
-                receipt = await hub.email.send(to="ada@example.com", subject=f"#{n}", text="Hi")
-                assert receipt.provider == fallback
+            breaker = hub.breaker("email", "sendgrid")
+            await breaker.force_open()
+            assert await breaker.state_name() == "open"
             assert sample(metrics, "hub_circuit_state", provider="sendgrid") == 2  # open
             return await hub.email.send(
                 to="grace@example.com", subject="While SendGrid is open", text="Hi"
             )
 
 
-def check_metrics(metrics: CollectorRegistry, fallback: str) -> None:
+def check_metrics(metrics: CollectorRegistry, fallback: str, *, failed_before: int = 0) -> None:
     """The failover, as Prometheus sees it."""
-    assert sample(metrics, "hub_attempts_total", provider="sendgrid", error="Unavailable") == 3
+    unavailable = sample(metrics, "hub_attempts_total", provider="sendgrid", error="Unavailable")
+    assert unavailable == failed_before
     assert sample(metrics, "hub_attempts_total", provider="sendgrid", error="CircuitOpen") == 1
     failovers = sample(
         metrics, "hub_failovers_total", from_provider="sendgrid", to_provider=fallback
     )
-    assert failovers == FAILURES_TO_OPEN + 1
+    assert failovers == failed_before + 1
     delivered = sample(
         metrics, "hub_operations_total", operation="send", provider=fallback, outcome="success"
     )
-    assert delivered == FAILURES_TO_OPEN + 1
+    assert delivered == failed_before + 1
 
 
-async def test_with_sendgrids_circuit_open_ses_delivers_and_metrics_show_it(
+async def test_with_sendgrids_circuit_forced_open_ses_delivers_and_metrics_show_it(
     tmp_path: Path, moto_url: str
 ) -> None:
     sendgrid, metrics = FakeSendGrid(), CollectorRegistry()
     settings = chain_settings(tmp_path, "ses", ses_section(moto_url))
 
-    receipt = await open_sendgrid_then_send(settings, "ses", metrics, sendgrid)
+    receipt = await force_open_then_send(settings, metrics, sendgrid)
 
     assert receipt.provider == "ses"
     assert [(r.email, r.status) for r in receipt.recipients] == [("grace@example.com", "queued")]
     assert moto_sent(receipt.provider_id or "").subject == "While SendGrid is open"
-    assert len(sendgrid.requests) == FAILURES_TO_OPEN  # not called once its breaker was open
+    assert sendgrid.requests == []  # never called: its breaker was open
     check_metrics(metrics, "ses")
 
 
-async def test_with_sendgrids_circuit_open_postmark_delivers_and_metrics_show_it(
+async def test_with_sendgrids_circuit_forced_open_postmark_delivers_and_metrics_show_it(
     tmp_path: Path,
 ) -> None:
     sendgrid, postmark, metrics = FakeSendGrid(), FakePostmark(), CollectorRegistry()
     settings = chain_settings(tmp_path, "postmark", {"server_token": TOKEN})
 
-    receipt = await open_sendgrid_then_send(
-        settings, "postmark", metrics, sendgrid, http_fallback=postmark.handler
+    receipt = await force_open_then_send(
+        settings, metrics, sendgrid, http_fallback=postmark.handler
     )
 
     assert receipt.provider == "postmark"
-    assert receipt.provider_message_id == "pm-msg-4"
     assert [(r.email, r.status) for r in receipt.recipients] == [("grace@example.com", "queued")]
     assert postmark.bodies[-1]["To"] == "grace@example.com"
-    assert len(sendgrid.requests) == FAILURES_TO_OPEN
+    assert sendgrid.requests == []
     check_metrics(metrics, "postmark")
+
+
+async def test_sendgrid_failing_opens_its_breaker_and_postmark_takes_over(
+    tmp_path: Path,
+) -> None:
+    sendgrid, postmark, metrics = FakeSendGrid(), FakePostmark(), CollectorRegistry()
+    settings = chain_settings(tmp_path, "postmark", {"server_token": TOKEN})
+    sendgrid.fail(error(503, SERVER_ERROR), times=FAILURES_TO_OPEN)
+
+    with override_transport(routing(sendgrid, postmark.handler)):
+        async with Hub.from_settings(metrics_registry=metrics, **settings) as hub:
+            for n in range(FAILURES_TO_OPEN):  # SendGrid answers 503: each send fails over
+                receipt = await hub.email.send(to="ada@example.com", subject=f"#{n}", text="Hi")
+                assert receipt.provider == "postmark"
+            assert await hub.breaker("email", "sendgrid").state_name() == "open"
+            receipt = await hub.email.send(
+                to="grace@example.com", subject="While SendGrid is open", text="Hi"
+            )
+
+    assert receipt.provider == "postmark"
+    assert receipt.provider_message_id == "pm-msg-4"
+    assert len(sendgrid.requests) == FAILURES_TO_OPEN  # not called once its breaker was open
+    check_metrics(metrics, "postmark", failed_before=FAILURES_TO_OPEN)

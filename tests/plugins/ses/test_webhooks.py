@@ -19,7 +19,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from hub_ses._sns import sign_sns
 from hub_ses.webhooks import SesWebhookHandler
 
 from hub import Hub
@@ -27,6 +26,7 @@ from hub.errors import Unavailable, WebhookError
 from hub.http import override_transport
 from hub.webhooks.events import HubEvent
 from hub.webhooks.handler import InboundRequest, receive, webhook_handler
+from hub.webhooks.sns import sign_sns
 
 pytestmark = pytest.mark.anyio
 

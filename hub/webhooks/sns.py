@@ -1,12 +1,11 @@
-"""Amazon SNS message signatures: the string SNS signs, where its certificates may come from.
+"""Amazon SNS message signatures, for any plugin receiving SNS HTTP(S) deliveries (SES, SNS SMS).
 
-SNS signs each HTTP(S) delivery with RSA over a canonical string of some of the message's
-fields (``SignatureVersion`` 1: SHA1withRSA, 2: SHA256withRSA) and names the X.509 certificate
-holding the key in ``SigningCertURL``. Trust comes from that URL: only HTTPS URLs on an SNS
-host are fetched, so a forger cannot point us at a certificate of their own.
-
-Nothing here is SES-specific: any plugin receiving SNS deliveries needs it, so it is the
-candidate for ``verify_sns``/``sign_sns`` in :mod:`hub.webhooks.signatures`.
+SNS signs each delivery with RSA over a canonical string of some of the message's fields
+(``SignatureVersion`` 1: SHA1withRSA, 2: SHA256withRSA) and names the X.509 certificate holding
+the key in ``SigningCertURL``. Trust comes from that URL, so certificates come from a
+:class:`~hub.webhooks.certificates.CertificateStore` that only fetches HTTPS URLs on an SNS host
+(:func:`sns_certificates`). A handler loads the certificate in ``async prepare(request)``
+(``await store.load(message["SigningCertURL"])``) and calls :func:`verify_sns` from ``verify``.
 """
 
 from __future__ import annotations
@@ -15,29 +14,30 @@ import base64
 import binascii
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
-from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from hub.errors import WebhookError
+from hub.webhooks.certificates import CertificateStore, Fetch, check_certificate_url
+from hub.webhooks.signatures import DEFAULT_TOLERANCE, check_timestamp
 
 __all__ = [
-    "SNS_URL",
+    "SIGNED_FIELDS",
+    "SNS_HOSTS",
     "check_sns_url",
-    "load_signing_key",
     "sign_sns",
+    "sns_certificates",
     "sns_timestamp",
     "string_to_sign",
     "verify_sns",
 ]
 
-#: Where SNS certificates and subscription URLs live: HTTPS on an SNS regional host.
-SNS_URL = re.compile(r"^https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/")
+#: Where SNS certificates and subscription URLs live: SNS's regional hosts (and China's).
+SNS_HOSTS = re.compile(r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
 
 #: The fields SNS signs, in order, per message type (AWS docs: "Verifying the signatures of
 #: Amazon SNS messages"). ``Subject`` is signed only when the notification has one.
@@ -63,16 +63,19 @@ SIGNED_FIELDS: Mapping[str, tuple[str, ...]] = {
     ),
 }
 _OPTIONAL = frozenset({"Subject"})
+_CERT_FIELD = "SigningCertURL"
+
+
+def sns_certificates(fetch: Fetch, *, max_entries: int = 32) -> CertificateStore:
+    """A certificate store that fetches only from SNS hosts."""
+    return CertificateStore(
+        hosts=SNS_HOSTS, fetch=fetch, vendor="SNS", what=_CERT_FIELD, max_entries=max_entries
+    )
 
 
 def check_sns_url(url: object, what: str) -> str:
-    """``url`` if it is an HTTPS URL on an SNS host (nothing else is ever fetched)."""
-    if not isinstance(url, str) or not SNS_URL.match(url):
-        raise WebhookError(f"{what} is not an https://sns.<region>.amazonaws.com/ URL")
-    parts = urlsplit(url)
-    if parts.netloc != parts.hostname or any(c in url for c in "\\ \t\r\n"):
-        raise WebhookError(f"{what} is not an https://sns.<region>.amazonaws.com/ URL")
-    return url
+    """``url`` if it is an https URL on an SNS host (a SubscribeURL, a SigningCertURL)."""
+    return check_certificate_url(url, hosts=SNS_HOSTS, what=what)
 
 
 def string_to_sign(message: Mapping[str, Any]) -> bytes:
@@ -102,37 +105,6 @@ def _hash(version: object) -> hashes.HashAlgorithm:
     raise WebhookError("unsupported SNS SignatureVersion (expected 1 or 2)")
 
 
-def verify_sns(message: Mapping[str, Any], key: rsa.RSAPublicKey) -> None:
-    """Raise WebhookError unless ``message`` carries SNS's signature made with ``key``."""
-    algorithm = _hash(message.get("SignatureVersion"))
-    signature = message.get("Signature")
-    if not isinstance(signature, str) or not signature:
-        raise WebhookError("SNS message has no Signature")
-    try:
-        raw = base64.b64decode(signature, validate=True)
-    except (binascii.Error, ValueError):
-        raise WebhookError("malformed SNS Signature: not base64") from None
-    try:
-        key.verify(raw, string_to_sign(message), padding.PKCS1v15(), algorithm)
-    except InvalidSignature:
-        raise WebhookError("SNS signature does not match the message") from None
-
-
-def load_signing_key(pem: bytes, *, now: datetime | None = None) -> rsa.RSAPublicKey:
-    """The RSA key of a PEM certificate that is valid now; WebhookError for anything else."""
-    try:
-        certificate = x509.load_pem_x509_certificate(pem)
-    except ValueError:
-        raise WebhookError("the SNS signing certificate is not a PEM X.509 certificate") from None
-    moment = now or datetime.now(UTC)
-    if not certificate.not_valid_before_utc <= moment <= certificate.not_valid_after_utc:
-        raise WebhookError("the SNS signing certificate is expired or not yet valid")
-    key = certificate.public_key()
-    if not isinstance(key, rsa.RSAPublicKey):
-        raise WebhookError("the SNS signing certificate does not hold an RSA key")
-    return key
-
-
 def sns_timestamp(message: Mapping[str, Any]) -> int:
     """The message's ``Timestamp`` (ISO 8601, UTC) as unix seconds."""
     value = message.get("Timestamp")
@@ -145,6 +117,39 @@ def sns_timestamp(message: Mapping[str, Any]) -> int:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return int(when.timestamp())
+
+
+def verify_sns(
+    message: Mapping[str, Any],
+    *,
+    certificates: CertificateStore,
+    tolerance: float | timedelta | None = DEFAULT_TOLERANCE,
+    now: float | None = None,
+) -> None:
+    """Raise WebhookError unless SNS signed ``message`` with the key of its SigningCertURL.
+
+    The certificate must already be in ``certificates`` (loaded by the handler's ``prepare``).
+    As in :mod:`hub.webhooks.signatures`, the signature is checked before the age, so "stale"
+    means genuine but older than ``tolerance`` (``None``: no age limit).
+    """
+    if not isinstance(message, Mapping):
+        raise WebhookError("not an SNS message")
+    algorithm = _hash(message.get("SignatureVersion"))
+    signature = message.get("Signature")
+    if not isinstance(signature, str) or not signature:
+        raise WebhookError("SNS message has no Signature")
+    try:
+        raw = base64.b64decode(signature, validate=True)
+    except (binascii.Error, ValueError):
+        raise WebhookError("malformed SNS Signature: not base64") from None
+    moment = datetime.fromtimestamp(now, UTC) if now is not None else None
+    key = certificates.rsa_key(message.get(_CERT_FIELD), now=moment)
+    try:
+        key.verify(raw, string_to_sign(message), padding.PKCS1v15(), algorithm)
+    except InvalidSignature:
+        raise WebhookError("SNS signature does not match the message") from None
+    if tolerance is not None:
+        check_timestamp(sns_timestamp(message), tolerance=tolerance, now=now)
 
 
 def sign_sns(
