@@ -47,6 +47,7 @@ __all__ = [
     "Unavailable",
     "UnsupportedFeature",
     "WebhookError",
+    "primary_error",
 ]
 
 
@@ -216,3 +217,18 @@ class WebhookError(HubError, ValueError):
     def __init__(self, message: str, *, provider: str | None = None) -> None:
         super().__init__(message)
         self.provider = provider
+
+
+def primary_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error worth raising from a failed task group: the first hub error, if any."""
+    leaves: list[BaseException] = []
+
+    def walk(error: BaseException) -> None:
+        if isinstance(error, BaseExceptionGroup):
+            for inner in error.exceptions:
+                walk(inner)
+        else:
+            leaves.append(error)
+
+    walk(group)
+    return next((e for e in leaves if isinstance(e, HubError)), leaves[0])

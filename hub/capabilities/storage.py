@@ -32,6 +32,7 @@ __all__ = [
     "PutReceipt",
     "StorageProvider",
     "StorageService",
+    "fixed_parts",
     "validate_key",
     "validate_prefix",
 ]
@@ -460,3 +461,18 @@ class StorageService(Service[StorageProvider]):
     async def keys(self, prefix: str = "") -> builtins.list[str]:
         """The keys under ``prefix``, sorted: a convenience over :meth:`list`."""
         return [info.key async for info in self.list(prefix)]
+
+
+async def fixed_parts(data: AsyncIterator[bytes], size: int) -> AsyncIterator[tuple[bytes, bool]]:
+    """Re-cut a stream into ``(piece, is_last)`` pieces of exactly ``size`` bytes for vendors
+    that upload in parts (blocks, resumable chunks); the last piece is shorter, or empty for an
+    empty stream, and is never called last before the stream has ended."""
+    buffer = bytearray()
+    async for chunk in data:
+        buffer += chunk
+        while len(buffer) > size:
+            with memoryview(buffer) as view:
+                piece = bytes(view[:size])  # one copy, not two
+            del buffer[:size]
+            yield piece, False
+    yield bytes(buffer), True

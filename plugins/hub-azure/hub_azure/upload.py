@@ -16,10 +16,11 @@ from dataclasses import dataclass
 import anyio
 import httpx
 
-from hub.errors import HubError, InvalidRequest
+from hub.capabilities.storage import fixed_parts
+from hub.errors import InvalidRequest, primary_error
 from hub_azure.mapping import block_id, block_list_xml
 
-__all__ = ["MAX_BLOCKS", "Committed", "parts", "upload"]
+__all__ = ["MAX_BLOCKS", "Committed", "upload"]
 
 #: A block blob holds at most 50,000 committed blocks.
 MAX_BLOCKS = 50_000
@@ -32,20 +33,6 @@ class Committed:
     response: httpx.Response
     size: int
     blocks: int
-
-
-async def parts(data: AsyncIterator[bytes], size: int) -> AsyncIterator[tuple[bytes, bool]]:
-    """``(piece, is_last)``: pieces of exactly ``size`` bytes, the last one shorter (or empty
-    for an empty stream). A piece is never called last before the stream has ended."""
-    buffer = bytearray()
-    async for chunk in data:
-        buffer += chunk
-        while len(buffer) > size:
-            with memoryview(buffer) as view:
-                piece = bytes(view[:size])
-            del buffer[:size]
-            yield piece, False
-    yield bytes(buffer), True
 
 
 async def upload(
@@ -61,7 +48,7 @@ async def upload(
 
     ``send`` is the provider's ``request`` (its error boundary and signing apply).
     """
-    pieces = parts(data, block_size)
+    pieces = fixed_parts(data, block_size)
     first, last = await anext(pieces)
     if last:
         response = await send(
@@ -110,7 +97,7 @@ async def upload(
                 await slots.acquire()
                 group.start_soon(stage, ids[-1], body)
     except BaseExceptionGroup as failed:
-        raise _first(failed) from None
+        raise primary_error(failed) from None
     response = await send(
         "PUT",
         path,
@@ -120,18 +107,3 @@ async def upload(
         expected=(201,),
     )
     return Committed(response, size, len(ids))
-
-
-def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The error worth raising from a failed task group: a hub error if there is one."""
-    leaves: list[BaseException] = []
-
-    def walk(error: BaseException) -> None:
-        if isinstance(error, BaseExceptionGroup):
-            for inner in error.exceptions:
-                walk(inner)
-        else:
-            leaves.append(error)
-
-    walk(group)
-    return next((e for e in leaves if isinstance(e, HubError)), leaves[0])

@@ -22,28 +22,15 @@ from typing import Any
 import anyio
 import httpx
 
+from hub.capabilities.storage import fixed_parts
 from hub.errors import HubError, ProviderError
 
-__all__ = ["multipart_body", "parts", "upload"]
+__all__ = ["multipart_body", "upload"]
 
 Send = Callable[..., Awaitable[httpx.Response]]
 _PERSISTED = re.compile(r"bytes=0-(\d+)")
 _CANCEL_SECONDS = 30.0
 _log = logging.getLogger("hub_gcs")
-
-
-async def parts(data: AsyncIterator[bytes], size: int) -> AsyncIterator[tuple[bytes, bool]]:
-    """``(piece, is_last)``: pieces of exactly ``size`` bytes, the last one shorter (or empty
-    for an empty stream). A piece is never called last before the stream has ended."""
-    buffer = bytearray()
-    async for chunk in data:
-        buffer += chunk
-        while len(buffer) > size:
-            with memoryview(buffer) as view:
-                piece = bytes(view[:size])
-            del buffer[:size]
-            yield piece, False
-    yield bytes(buffer), True
 
 
 def multipart_body(
@@ -82,7 +69,7 @@ async def upload(
 
     ``send(method, url, **options)`` is the provider's authorized request.
     """
-    pieces = parts(data, chunk_size)
+    pieces = fixed_parts(data, chunk_size)
     first, last = await anext(pieces)
     url = f"/upload/storage/v1/b/{bucket_path}/o"
     content_type = str(resource["contentType"])

@@ -17,7 +17,7 @@ from typing import Any
 import anyio
 
 from hub.aws import AwsClient
-from hub.errors import HubError, InvalidRequest
+from hub.errors import InvalidRequest, primary_error
 
 __all__ = ["MAX_PARTS", "Uploaded", "upload"]
 
@@ -147,23 +147,8 @@ async def _send_parts(
                 await slots.acquire()  # wait for a free slot before reading further
                 group.start_soon(send, number, body)
     except BaseExceptionGroup as group_error:
-        raise _first(group_error) from None
+        raise primary_error(group_error) from None
     return [{"ETag": etags[n], "PartNumber": n} for n in sorted(etags)]
-
-
-def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The error worth raising from a failed task group: a hub error if there is one."""
-    leaves: list[BaseException] = []
-
-    def walk(error: BaseException) -> None:
-        if isinstance(error, BaseExceptionGroup):
-            for inner in error.exceptions:
-                walk(inner)
-        else:
-            leaves.append(error)
-
-    walk(group)
-    return next((e for e in leaves if isinstance(e, HubError)), leaves[0])
 
 
 async def _abort(aws: AwsClient, target: dict[str, Any]) -> None:
