@@ -78,7 +78,7 @@ def _settings_fields(target: str | None) -> list[dict[str, Any]]:
         return [{"error": str(exc)}]
     fields = []
     for name, info in model.model_fields.items():
-        if name == "resilience":
+        if name in ("resilience", "http"):  # every provider has these
             continue
         fields.append(
             {
