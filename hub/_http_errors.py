@@ -38,8 +38,10 @@ from hub.errors import (
 )
 
 __all__ = [
+    "FIX_INPUT",
     "IDEMPOTENT_METHODS",
     "RateLimitInfo",
+    "invalid_request",
     "parse_rate_limit",
     "parse_retry_after",
     "redact_body",
@@ -313,6 +315,27 @@ class Answer:
         return f"{self.provider}: {what} (HTTP {self.status}{code}) for {self.target}{said}"
 
 
+#: What an InvalidRequest from a vendor tells the caller unless the plugin knows better.
+FIX_INPUT = "fix the input, the same request will fail again"
+
+
+def invalid_request(
+    answer: Answer,
+    *,
+    field: str | None = None,
+    hint: str | None = None,
+    what: str = "the vendor rejected the request as invalid",
+) -> InvalidRequest:
+    """The InvalidRequest for a vendor's refusal: never retried, ``hint`` says how to fix it."""
+    return InvalidRequest(
+        f"{answer.describe(what)}; {hint or FIX_INPUT}",
+        field=field,
+        provider=answer.provider,
+        vendor_code=answer.vendor_code,
+        raw=answer.raw(),
+    )
+
+
 def status_error(answer: Answer, *, unavailable_503_failover_safe: bool = True) -> HubError:
     """The default mapping of an unexpected status onto the error tree."""
     status, provider = answer.status, answer.provider
@@ -323,20 +346,12 @@ def status_error(answer: Answer, *, unavailable_503_failover_safe: bool = True) 
         "raw": answer.raw(),
     }
     if status in (400, 422):
-        return InvalidRequest(
-            answer.describe("the vendor rejected the request as invalid")
-            + "; fix the input, the same request will fail again",
-            provider=provider,
-            vendor_code=answer.vendor_code,
-            raw=answer.raw(),
-        )
+        return invalid_request(answer)
     if status == 409:
-        return InvalidRequest(
-            answer.describe("conflict")
-            + "; the resource changed, or an idempotency key was reused with other parameters",
-            provider=provider,
-            vendor_code=answer.vendor_code,
-            raw=answer.raw(),
+        return invalid_request(
+            answer,
+            what="conflict",
+            hint="the resource changed, or an idempotency key was reused with other parameters",
         )
     if status in (401, 403):
         return AuthenticationError(

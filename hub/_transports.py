@@ -15,6 +15,13 @@ still applies, and the testing modules are never imported unless a test imported
 ``auto`` picks aiohttp only on asyncio with ``httpx-aiohttp`` installed. Whatever was picked, a
 request goes through ``httpx.AsyncHTTPTransport`` while a test patches it (pytest-httpx's
 ``httpx_mock``) or httpcore's pool (respx), so those mocks keep intercepting every plugin.
+
+:class:`DirectSender` is the fast lane of ``HttpProvider.request``: while none of those layers is
+active and the transport is httpx-aiohttp's, it hands the request to aiohttp's session without
+building httpx's Request or running the client's auth/redirect/cookie machinery, and wraps the
+answer in an ``httpx.Response`` (the request it carries is built only if someone reads it).
+Measured on loopback that is ~100 µs of CPU less per call than ``client.request`` over the same
+aiohttp pool (bench/README.md).
 """
 
 from __future__ import annotations
@@ -25,8 +32,10 @@ import importlib
 import logging
 import sys
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
+from datetime import timedelta
+from time import perf_counter
 from typing import Any, Literal, TypeAlias
 
 import httpx
@@ -34,6 +43,7 @@ import httpx
 from hub.errors import ConfigurationError
 
 __all__ = [
+    "DirectSender",
     "HubTransport",
     "RealTransport",
     "TransportChoice",
@@ -185,6 +195,23 @@ class RealTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         return await self._pick().handle_async_request(request)
 
+    def aiohttp_session(self) -> Any:
+        """aiohttp's ClientSession when requests may go to it directly, else None.
+
+        Only httpx-aiohttp's own transport qualifies (not a test's stand-in, nor one behind a
+        proxy, which it applies per request), and only while no test patches httpx.
+        """
+        if self._explicit is not None or self._proxy is not None:
+            return None
+        if self.name is None:
+            self._resolve()
+        fast: Any = self._fast
+        if fast is None or type(fast) is not _real_aiohttp_transport() or httpx_is_patched():
+            return None
+        if fast.client is None or callable(fast.client):
+            fast.client = fast.get_client()  # what its handle_async_request does first
+        return fast.client
+
     async def aclose(self) -> None:
         for transport in (self._explicit, self._fast, self._default):
             if transport is not None:
@@ -221,6 +248,132 @@ class HubTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         return await self._layers().handle_async_request(request)
 
+    def aiohttp_session(self) -> Any:
+        """aiohttp's session for :class:`DirectSender`, or None while a test layer is active."""
+        if transport_override.get() is not None:
+            return None
+        cassettes = sys.modules.get(_CASSETTES)
+        if cassettes is not None and cassettes.current_cassette.get() is not None:
+            return None
+        return self.real.aiohttp_session()
+
     async def aclose(self) -> None:
         # Only what the hub owns: cassettes save themselves, overrides belong to the test.
         await self.real.aclose()
+
+
+def _real_aiohttp_transport() -> Any:
+    """httpx-aiohttp's transport class, even while a test stands in for the package."""
+    module = sys.modules.get("httpx_aiohttp.transport")
+    cls = getattr(module, "AiohttpTransport", None)
+    return cls if isinstance(cls, type) else None
+
+
+class _DirectResponse(httpx.Response):
+    """A response whose ``request`` is built on first read: errors and logs need it, the
+    success path does not, and building an httpx.Request costs ~50 µs (URL parsing)."""
+
+    _pending: tuple[str, str, dict[str, str], bytes | None] | None = None
+
+    @property
+    def request(self) -> httpx.Request:
+        if self._request is None and self._pending is not None:
+            method, url, headers, body = self._pending
+            self._request = httpx.Request(method, url, headers=headers, content=body)
+        return super().request
+
+    @request.setter
+    def request(self, value: httpx.Request) -> None:
+        self._request = value
+
+
+class DirectSender:
+    """Sends one client's requests straight to aiohttp's session (see the module docstring).
+
+    Built per client by :meth:`for_client`, which says None where the client relies on httpx
+    machinery this lane skips (an ``httpx.Auth`` flow, event hooks). Bodies are encoded by
+    httpx's own encoder, so both lanes send the same bytes and headers.
+    """
+
+    __slots__ = ("_base", "_encode", "_headers", "_map_errors", "_timeout")
+
+    def __init__(self, client: httpx.AsyncClient, encode: Any, aiohttp: Any, errors: Any) -> None:
+        self._base = str(client.base_url).rstrip("/") + "/"  # as httpx joins relative paths
+        self._headers = dict(client.headers.items())  # lower-case names
+        timeout = client.timeout
+        self._timeout = aiohttp.ClientTimeout(  # as httpx-aiohttp maps httpx.Timeout
+            sock_connect=timeout.connect, sock_read=timeout.read, connect=timeout.pool
+        )
+        self._encode = encode
+        self._map_errors = errors
+
+    @classmethod
+    def for_client(cls, client: httpx.AsyncClient) -> DirectSender | None:
+        if client.auth is not None or any(client.event_hooks.values()) or not client.base_url:
+            return None
+        try:
+            import aiohttp
+            from httpx._content import encode_request  # byte-for-byte what httpx sends
+            from httpx_aiohttp.transport import map_aiohttp_exceptions
+        except ImportError:
+            return None
+        return cls(client, encode_request, aiohttp, map_aiohttp_exceptions)
+
+    def accepts(self, path: str, params: object, files: object, content: object) -> bool:
+        """Whether this lane can send the request (else the caller uses the client)."""
+        return (
+            params is None
+            and files is None
+            and (content is None or isinstance(content, bytes))
+            and not path.startswith(("http://", "https://"))
+        )
+
+    async def send(
+        self,
+        session: Any,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str] | None,
+        json: Any,
+        data: Mapping[str, Any] | None,
+        content: bytes | None,
+    ) -> httpx.Response:
+        """Send on ``session``; aiohttp's errors become httpx's, as httpx-aiohttp maps them."""
+        url = self._base + path.lstrip("/")
+        merged = self._headers.copy()
+        body: bytes | None = None
+        if json is not None or data is not None or content is not None:
+            body_headers, stream = self._encode(content=content, data=data, json=json)
+            body = b"".join(stream)
+            for name, value in body_headers.items():
+                merged[name.lower()] = value
+        if headers:
+            for name, value in headers.items():
+                merged[name.lower()] = value
+        started = perf_counter()
+        try:
+            async with session.request(
+                method,
+                url,
+                headers=merged,
+                data=body,
+                allow_redirects=False,
+                auto_decompress=False,
+                compress=False,
+                timeout=self._timeout,
+            ) as answer:
+                raw = await answer.read()
+        except Exception:
+            with self._map_errors():
+                raise
+            raise  # not an aiohttp error: as it was
+        extensions = {"http_version": b"HTTP/1.1"}
+        if answer.reason:
+            extensions["reason_phrase"] = answer.reason.encode()
+        response = _DirectResponse(
+            answer.status, headers=answer.raw_headers, content=raw, extensions=extensions
+        )
+        response._pending = (method, url, merged, body)
+        response.elapsed = timedelta(seconds=perf_counter() - started)
+        return response

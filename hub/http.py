@@ -12,11 +12,14 @@ provider's section may override them under ``http`` (``[email.sendgrid.http] tim
 expected response or raises a hub error mapped at one boundary, redacted, with ``retryable``
 and ``failover_safe`` decided there. Plugins customize the vendor-specific part through
 :meth:`HttpProvider.error_message`, :meth:`~HttpProvider.vendor_code` and
-:meth:`~HttpProvider.map_error`.
+:meth:`~HttpProvider.map_error`, whose errors :meth:`~HttpProvider.provider_error` and
+:meth:`~HttpProvider.invalid_request` build; :meth:`~HttpProvider.error_for` is the error a
+response maps to, for a plugin that reads a documented refusal as a result.
 """
 
 from __future__ import annotations
 
+import base64
 import json as jsonlib
 import logging
 import weakref
@@ -31,6 +34,7 @@ from hub._http_errors import (
     IDEMPOTENT_METHODS,
     Answer,
     RateLimitInfo,
+    invalid_request,
     parse_rate_limit,
     parse_retry_after,
     redact_body,
@@ -41,6 +45,7 @@ from hub._http_errors import (
     transport_error,
 )
 from hub._transports import (
+    DirectSender,
     HubTransport,
     RealTransport,
     TransportOverride,
@@ -49,7 +54,7 @@ from hub._transports import (
     require_aiohttp,
     transport_override,
 )
-from hub.errors import ConfigurationError, HubError, ProviderError
+from hub.errors import ConfigurationError, HubError, InvalidRequest, ProviderError
 from hub.settings import HttpSettings, format_validation_error
 
 if TYPE_CHECKING:
@@ -59,6 +64,7 @@ __all__ = [
     "HttpProvider",
     "RateLimitInfo",
     "TransportOverride",
+    "json_options",
     "open_client",
     "override_transport",
     "parse_rate_limit",
@@ -73,7 +79,14 @@ T = TypeVar("T")
 EventHook = Callable[..., Any]
 _logger = logging.getLogger("hub.http")
 _MIN_LEARNED_SECRET = 8
-_REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "x-twilio-request-id")
+_REQUEST_ID_HEADERS = (
+    "x-request-id",
+    "request-id",
+    "x-amzn-requestid",
+    "x-twilio-request-id",
+    "twilio-request-id",
+    "paypal-debug-id",
+)
 
 _clients: weakref.WeakKeyDictionary[httpx.AsyncClient, HubTransport] = weakref.WeakKeyDictionary()
 
@@ -120,6 +133,11 @@ def open_client(
     if settings.transport == "aiohttp" and transport is None:
         require_aiohttp()  # fail when the hub is built, not on the first request
     _remember_secrets(context, secrets, headers, auth)
+    if isinstance(auth, tuple):
+        # What httpx.BasicAuth adds to every request, as a plain header: the client then has
+        # no auth flow, so HttpProvider's direct lane can serve it too.
+        headers = {**(headers or {}), "Authorization": _basic_auth(*auth)}
+        auth = None
     real = RealTransport(
         settings.transport,
         limits=limits
@@ -142,6 +160,11 @@ def open_client(
     )
     _clients[client] = hub_transport
     return client
+
+
+def _basic_auth(user: str, password: str) -> str:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return f"Basic {token}"
 
 
 def transport_name(client: httpx.AsyncClient) -> str | None:
@@ -177,7 +200,8 @@ class HttpProvider:
 
     Subclasses set :attr:`base_url` (or pass it), build auth headers from their settings and
     call :meth:`request`. The vendor-specific error knowledge goes in three hooks:
-    :meth:`error_message`, :meth:`vendor_code` and :meth:`map_error`.
+    :meth:`error_message`, :meth:`vendor_code` and :meth:`map_error` (which builds its errors
+    with :meth:`provider_error` and :meth:`invalid_request`).
     """
 
     #: The vendor's API root; requests take paths relative to it.
@@ -208,6 +232,9 @@ class HttpProvider:
         self.client = context.http_client(
             base_url=url, headers=headers, auth=auth, secrets=secrets, **client_options
         )
+        self._transport = _clients.get(self.client)
+        self._direct: DirectSender | None = None
+        self._direct_checked = False
 
     @property
     def name(self) -> str:
@@ -249,23 +276,30 @@ class HttpProvider:
             idempotency_key is not None and self.idempotency_header is not None
         )
         try:
-            response = await self.client.request(
-                method,
-                path,
-                json=json,
-                data=data,
-                content=content,
-                params=params,
-                headers=headers,
-                files=files,
-            )
+            session = self._direct_session(path, params, files, content)
+            if session is not None:
+                assert self._direct is not None
+                response = await self._direct.send(
+                    session, method, path, headers=headers, json=json, data=data, content=content
+                )
+            else:
+                response = await self.client.request(
+                    method,
+                    path,
+                    json=json,
+                    data=data,
+                    content=content,
+                    params=params,
+                    headers=headers,
+                    files=files,
+                )
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             target = f"{method} {self._safe_target(path, exc)}"
             error = transport_error(exc, provider=self.name, target=target, repeatable=repeatable)
             raise scrub(error, self.secrets) from None
         if response.status_code in expected:
             return response
-        raise self._error_for(response)
+        raise self.error_for(response)
 
     # -- hooks for subclasses ---------------------------------------------------------
 
@@ -305,9 +339,15 @@ class HttpProvider:
         error_type: type[E],
         response: httpx.Response,
         message: str | None = None,
+        *,
+        hint: str | None = None,
         **fields: Any,
     ) -> E:
-        """An error of ``error_type`` describing ``response``, for :meth:`map_error`."""
+        """An error of ``error_type`` describing ``response``, for :meth:`map_error`.
+
+        ``hint`` (what to do about it) is appended to the message; ``fields`` override the
+        error's own (``retryable=False``, ``decline_code=...``).
+        """
         answer = self._answer(response)
         values: dict[str, Any] = {
             "provider": self.name,
@@ -317,14 +357,27 @@ class HttpProvider:
             "raw": answer.raw(),
             **fields,
         }
-        return error_type(message or answer.describe("error"), **values)
+        text = message or answer.describe("error")
+        return error_type(f"{text}; {hint}" if hint else text, **values)
 
-    async def aclose(self) -> None:
-        """Nothing to do: the hub closes the client it opened for this provider."""
+    def invalid_request(
+        self, response: httpx.Response, *, field: str | None = None, hint: str | None = None
+    ) -> InvalidRequest:
+        """The InvalidRequest for a refused request, for :meth:`map_error`.
 
-    # -- internals --------------------------------------------------------------------
+        It names the hub ``field`` at fault and says how to fix it (``hint``; by default "fix
+        the input, the same request will fail again"), with the vendor's message, code and a
+        redacted ``raw`` like any error of this boundary.
+        """
+        return invalid_request(self._answer(response), field=field, hint=hint)
 
-    def _error_for(self, response: httpx.Response) -> HubError:
+    def error_for(self, response: httpx.Response) -> HubError:
+        """The error :meth:`request` raises for ``response``, redacted.
+
+        For a vendor answer that is an error in general but a result for one call (Postmark's
+        "inactive recipients" 422 is a receipt for a send): pass its status in ``expected``,
+        read the body, and raise ``error_for(response)`` for every other case.
+        """
         error = _guarded(self.map_error, lambda _: None, response)
         if error is None:
             error = status_error(
@@ -332,6 +385,46 @@ class HttpProvider:
                 unavailable_503_failover_safe=self.unavailable_503_failover_safe,
             )
         return scrub(error, self.secrets)
+
+    def json_object(self, response: httpx.Response) -> dict[str, Any]:
+        """A success's JSON object; any other body is the vendor's fault, and since the call
+        may have taken effect it is a ProviderError that is neither retried nor failed over."""
+        body = _json_or_none(response)
+        if isinstance(body, dict):
+            return body
+        request = response.request
+        kind = response.headers.get("content-type", "no content type")
+        raise ProviderError(
+            f"{self.name}: {request.method} {safe_url(request.url, self.secrets)} answered HTTP "
+            f"{response.status_code} without a JSON object ({kind}); the request may have been "
+            f"processed, check the {self.name} dashboard before repeating it",
+            provider=self.name,
+            status=response.status_code,
+            retryable=False,
+            failover_safe=False,
+        )
+
+    async def aclose(self) -> None:
+        """Nothing to do: the hub closes the client it opened for this provider."""
+
+    # -- internals --------------------------------------------------------------------
+
+    def _direct_session(self, path: str, params: object, files: object, content: object) -> Any:
+        """aiohttp's session when this request may take the direct lane (see hub._transports).
+
+        Checked per request: a cassette, an override or ``httpx_mock`` set at any time sends
+        requests back through the client, where those layers see them.
+        """
+        if not self._direct_checked:
+            self._direct_checked = True
+            if self._transport is not None:
+                self._direct = DirectSender.for_client(self.client)
+        direct, transport = self._direct, self._transport
+        if direct is None or transport is None or self.client.is_closed or self.client.cookies:
+            return None
+        if not direct.accepts(path, params, files, content):
+            return None
+        return transport.aiohttp_session()
 
     def _answer(self, response: httpx.Response) -> Answer:
         from hub._redact import redact_text
@@ -389,6 +482,33 @@ def _guarded(
             type(exc).__name__,
         )
         return fallback(response)
+
+
+def json_options(
+    options: Mapping[str, Any], *, provider: str, mapped: Mapping[str, str]
+) -> dict[str, Any]:
+    """A JSON vendor's ``provider_options[provider]``, to merge into its request body as given.
+
+    ``mapped`` names the body keys the plugin fills from message fields (vendor key -> hub
+    field): an option may not override one. Options must be JSON data. Either mistake is an
+    InvalidRequest naming the option.
+    """
+    for key in options:
+        if key in mapped:
+            raise InvalidRequest(
+                f"{provider}: '{key}' is filled from the message's {mapped[key]}; set that instead",
+                field=f"provider_options.{provider}.{key}",
+                provider=provider,
+            )
+    try:
+        jsonlib.dumps(options)
+    except (TypeError, ValueError):
+        raise InvalidRequest(
+            f"{provider}: provider options must be JSON data",
+            field=f"provider_options.{provider}",
+            provider=provider,
+        ) from None
+    return dict(options)
 
 
 def _json_or_none(response: httpx.Response) -> Any:

@@ -216,14 +216,23 @@ def _tracer_of(provider: TracerProvider) -> Tracer:
     return provider.get_tracer("hub", own)
 
 
-def end_span(span: Span, exc: BaseException | None) -> None:
-    """Mark a span's outcome the OTel way: ``hub.outcome``, ``error.type`` and ERROR status."""
+def end_span(
+    span: Span, exc: BaseException | None, attributes: dict[str, Any] | None = None
+) -> None:
+    """Mark a span's outcome the OTel way: ``hub.outcome``, ``error.type`` and ERROR status.
+
+    ``attributes`` are set in the same call: each ``set_attribute`` takes the span's lock and
+    validates, so one ``set_attributes`` is the cheap way on the success path.
+    """
+    values = {} if attributes is None else attributes
     if exc is None:
-        span.set_attribute("hub.outcome", "success")
+        values["hub.outcome"] = "success"
+        span.set_attributes(values)
         return
     name = error_type(exc)
-    span.set_attribute("hub.outcome", "error")
-    span.set_attribute("error.type", name)
+    values["hub.outcome"] = "error"
+    values["error.type"] = name
+    span.set_attributes(values)
     span.record_exception(exc)
     span.set_status(trace.StatusCode.ERROR, name)
 

@@ -16,7 +16,6 @@ from urllib.parse import parse_qs, quote, quote_plus, urlsplit
 import httpx
 import pytest
 
-from hub.errors import ConfigurationError
 from hub._redact import (
     REDACTED,
     is_secret_field,
@@ -26,6 +25,7 @@ from hub._redact import (
     redact_text,
     redact_url,
 )
+from hub.errors import ConfigurationError
 from hub.testing.cassettes import (
     CassetteMismatch,
     CassetteTransport,

@@ -39,6 +39,7 @@ from hub.errors import (
 from hub.http import (
     HttpProvider,
     RateLimitInfo,
+    json_options,
     override_transport,
     parse_rate_limit,
     parse_retry_after,
@@ -101,10 +102,11 @@ class FaultyVendorEmail(AcmeEmail):
         return None
 
 
-def _registry() -> Registry:
+def _registry(extra: dict[str, str] | None = None) -> Registry:
     base = default_registry()
     providers = dict(base.providers)
-    for name, cls in (("acme", "AcmeEmail"), ("faulty", "FaultyVendorEmail")):
+    plugins = {"acme": "AcmeEmail", "faulty": "FaultyVendorEmail", **(extra or {})}
+    for name, cls in plugins.items():
         providers[("email", name)] = ProviderSpec(
             "email", name, f"{__name__}:{cls}", f"{__name__}:AcmeSettings"
         )
@@ -112,12 +114,16 @@ def _registry() -> Registry:
 
 
 def make_hub(
-    provider: str = "acme", section: dict[str, Any] | None = None, **overrides: Any
+    provider: str = "acme",
+    section: dict[str, Any] | None = None,
+    *,
+    registry_extra: dict[str, str] | None = None,
+    **overrides: Any,
 ) -> hub.Hub:
     """A test hub whose email goes to ``provider`` (a plugin defined in this module)."""
     email = {"provider": provider, provider: section or {}}
     settings = HubSettings.load(env="test", email=email, **overrides)
-    return hub.Hub(settings, registry=_registry())
+    return hub.Hub(settings, registry=_registry(registry_extra))
 
 
 @pytest.fixture
@@ -549,6 +555,129 @@ async def test_default_hooks_read_common_error_shapes(
     assert "bad to" in str(second)
     assert cast(Any, second).vendor_code == "7"
     assert "plain text failure" in str(third)
+
+
+class HintedVendorEmail(AcmeEmail):
+    """A vendor whose map_error uses the public builders: a field, a hint, a decline."""
+
+    def map_error(self, response: httpx.Response) -> HubError | None:
+        if response.status_code == 400:
+            return self.invalid_request(response, field="to", hint="use an address you own")
+        if response.status_code == 413:
+            return self.invalid_request(response, field="attachments")
+        if response.status_code == 402:
+            return self.provider_error(
+                ProviderError, response, hint="top up the account", failover_safe=True
+            )
+        return None
+
+    async def send_or_refusal(self) -> dict[str, Any]:
+        """A documented 422 answer is a result here (as Postmark's inactive recipients)."""
+        response = await self.request("POST", "/mail", json={}, expected=(200, 422))
+        if response.status_code == 422 and response.json().get("code") != "suppressed":
+            raise self.error_for(response)
+        return cast(dict[str, Any], response.json())
+
+
+async def test_invalid_request_names_the_field_and_says_how_to_fix_it(
+    httpx_mock: HTTPXMock,
+) -> None:
+    httpx_mock.add_response(
+        status_code=400,
+        json={"message": f"bad recipient (key {API_KEY})", "code": "R1"},
+        headers={"Twilio-Request-Id": "RQ123"},
+    )
+    httpx_mock.add_response(status_code=413, json={"message": "too large"})
+    async with make_hub("hinted", registry_extra={"hinted": "HintedVendorEmail"}) as h:
+        provider = cast(HttpProvider, h.email.provider)
+        invalid = await _fail(provider)
+        too_large = await _fail(provider)
+    assert isinstance(invalid, InvalidRequest)
+    assert (invalid.field, invalid.vendor_code, invalid.provider) == ("to", "R1", "hinted")
+    assert "bad recipient" in str(invalid)
+    assert "HTTP 400" in str(invalid)
+    assert str(invalid).endswith("; use an address you own")
+    assert (invalid.retryable, invalid.failover_safe) == (False, False)
+    assert invalid.raw["status"] == 400
+    assert invalid.raw["request_id"] == "RQ123"
+    assert API_KEY not in str(invalid)
+    assert API_KEY not in json.dumps(invalid.raw)
+    assert isinstance(too_large, InvalidRequest)
+    assert too_large.field == "attachments"
+    assert str(too_large).endswith("; fix the input, the same request will fail again")
+
+
+async def test_provider_error_appends_a_hint_and_takes_flags(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(status_code=402, json={"message": "no credit"})
+    async with make_hub("hinted", registry_extra={"hinted": "HintedVendorEmail"}) as h:
+        error = await _fail(cast(HttpProvider, h.email.provider))
+    assert type(error) is ProviderError
+    assert str(error).endswith("no credit; top up the account")
+    assert (error.retryable, error.failover_safe, error.status) == (False, True, 402)
+
+
+async def test_error_for_lets_a_plugin_read_a_documented_refusal_as_a_result(
+    httpx_mock: HTTPXMock,
+) -> None:
+    httpx_mock.add_response(
+        status_code=422, json={"message": "all suppressed", "code": "suppressed"}
+    )
+    httpx_mock.add_response(status_code=422, json={"message": f"no ({API_KEY})", "code": "E9"})
+    httpx_mock.add_response(status_code=422, json={"message": f"no ({API_KEY})", "code": "E9"})
+    async with make_hub("hinted", registry_extra={"hinted": "HintedVendorEmail"}) as h:
+        provider = cast(HintedVendorEmail, h.email.provider)
+        assert (await provider.send_or_refusal())["code"] == "suppressed"
+        with pytest.raises(InvalidRequest) as info:
+            await provider.send_or_refusal()
+        unexpected = await _fail(provider)  # what request() raises for the same answer
+    error = info.value
+    assert type(error) is type(unexpected)
+    assert str(error) == str(unexpected)
+    assert error.vendor_code == "E9"
+    assert API_KEY not in str(error)
+    assert API_KEY not in json.dumps(error.raw)
+
+
+@pytest.mark.parametrize(
+    "header", ["X-Request-Id", "Request-Id", "Twilio-Request-Id", "Paypal-Debug-Id"]
+)
+async def test_the_vendors_request_id_is_kept(
+    acme: AcmeEmail, httpx_mock: HTTPXMock, header: str
+) -> None:
+    httpx_mock.add_response(status_code=500, json={"message": "oops"}, headers={header: "id-42"})
+    error = await _fail(acme)
+    assert cast(Any, error).raw["request_id"] == "id-42"
+
+
+async def test_json_object_takes_a_json_success_and_refuses_anything_else(
+    acme: AcmeEmail, httpx_mock: HTTPXMock
+) -> None:
+    httpx_mock.add_response(json={"id": "m1"})
+    httpx_mock.add_response(text="<html>proxy</html>", headers={"Content-Type": "text/html"})
+    httpx_mock.add_response(json=["not", "an", "object"])
+    assert acme.json_object(await acme.request("POST", "/mail", json={})) == {"id": "m1"}
+    for _ in range(2):
+        response = await acme.request("POST", f"/mail?key={API_KEY}", json={})
+        with pytest.raises(ProviderError, match="without a JSON object") as info:
+            acme.json_object(response)
+        error = info.value
+        assert (error.retryable, error.failover_safe, error.status) == (False, False, 200)
+        assert "may have been processed" in str(error)
+        assert API_KEY not in str(error)
+
+
+def test_json_options_pass_through_but_never_over_a_mapped_field() -> None:
+    mapped = {"subject": "subject"}
+    options = {"track_opens": True, "asm": {"group_id": 7}}
+    merged = json_options(options, provider="acme", mapped=mapped)
+    assert merged == options
+    assert merged is not options
+    with pytest.raises(InvalidRequest, match="filled from the message's subject") as info:
+        json_options({"subject": "x"}, provider="acme", mapped=mapped)
+    assert info.value.field == "provider_options.acme.subject"
+    with pytest.raises(InvalidRequest, match="JSON data") as info:
+        json_options({"when": datetime.now(UTC)}, provider="acme", mapped=mapped)
+    assert info.value.field == "provider_options.acme"
 
 
 def test_provider_without_base_url_is_a_configuration_error() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 
 import anyio
@@ -16,15 +17,19 @@ import pytest
 import hub
 from hub.capabilities import builtin
 from hub.capabilities.payments import (
+    DECLINE_CODES,
     FEATURES,
     Money,
     Payment,
     PaymentsProvider,
     PaymentStatus,
+    minor_units,
+    normalize_decline,
+    payment_declined,
 )
 from hub.errors import InvalidRequest, NotFound, PaymentDeclined, UnsupportedFeature
 from hub.plugins import Registry, default_registry
-from hub.providers._ledger import LedgerProvider
+from hub.providers._ledger import DECLINES, LedgerProvider
 from hub.providers.fake.payments import FakePaymentsProvider
 from hub.settings import HubSettings
 from hub.webhooks.events import HubEvent
@@ -114,6 +119,42 @@ def test_money_from_decimal_refuses_more_decimals_than_the_currency_has() -> Non
     assert Money.from_decimal("500", "JPY") == Money(500, "JPY")
     with pytest.raises(InvalidRequest, match="more decimals than JPY"):
         Money.from_decimal("5.5", "JPY")
+
+
+@pytest.mark.parametrize(
+    ("value", "currency", "minor"),
+    [
+        ("19.99", "EUR", 1999),
+        ("0", "EUR", 0),
+        ("0.00", "USD", 0),
+        ("500", "JPY", 500),
+        ("1.005", "KWD", 1005),
+        ("100", "huf", 10000),
+        (Decimal("-2.50"), "EUR", -250),
+        (7, "EUR", 700),
+    ],
+)
+def test_minor_units_reads_decimal_amounts_zero_included(
+    value: str | Decimal | int, currency: str, minor: int
+) -> None:
+    assert minor_units(value, currency) == minor
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("5.5", "more decimals than JPY"),
+        ("abc", "not a decimal amount"),
+        ("Infinity", "not a decimal amount"),
+        ("NaN", "not a decimal amount"),
+        (0.1, "float"),
+        (True, "bool"),
+    ],
+)
+def test_minor_units_refuses_what_is_not_an_exact_amount(value: object, problem: str) -> None:
+    with pytest.raises(InvalidRequest, match=problem) as info:
+        minor_units(value, "JPY")  # type: ignore[arg-type]
+    assert info.value.field == "amount"
 
 
 async def test_charge_needs_money_not_a_number(h: hub.Hub) -> None:
@@ -318,6 +359,64 @@ async def test_test_cards_decline_with_normalized_codes(
         await h.payments.charge(eur(1000), payment_method=method, idempotency_key="k")
     assert again.value.decline_code == code
     assert len(await ledger(h).list_payments()) == 1
+
+
+def test_decline_codes_are_one_vocabulary() -> None:
+    for code in (
+        "card_declined",
+        "insufficient_funds",
+        "expired_card",
+        "incorrect_cvc",
+        "incorrect_number",
+        "fraudulent",
+        "lost_card",
+        "stolen_card",
+        "processing_error",
+        "authentication_required",
+        "authentication_failed",
+        "card_not_supported",
+        "currency_not_supported",
+        "limit_exceeded",
+    ):
+        assert DECLINE_CODES[code]  # each says what it means
+    assert {code for code, _ in DECLINES.values()} <= set(DECLINE_CODES)
+
+
+def test_vendor_codes_normalize_into_the_vocabulary() -> None:
+    table = {"do_not_honor": "card_declined", "nsf": "insufficient_funds", "odd": "not_a_code"}
+    assert normalize_decline(table, None, "nsf") == "insufficient_funds"
+    assert normalize_decline(table, "nsf", "do_not_honor") == "insufficient_funds"
+    assert normalize_decline(table, "something_new") == "card_declined"
+    assert normalize_decline(table) == "card_declined"
+    assert normalize_decline(table, "odd") == "card_declined"  # a table mistake stays safe
+
+
+def test_a_failed_payment_becomes_a_decline_keeping_the_vendor_code() -> None:
+    payment = Payment(
+        id="pay_1",
+        provider="acme",
+        status=PaymentStatus.FAILED,
+        amount=1000,
+        currency="EUR",
+        failure_code="insufficient_funds",
+        failure_message="not enough money",
+    )
+    error = payment_declined(payment, vendor_code="51", status=402, raw={"id": "pay_1"})
+    assert isinstance(error, PaymentDeclined)
+    assert (error.decline_code, error.vendor_code, error.status) == (
+        "insufficient_funds",
+        "51",
+        402,
+    )
+    assert (error.provider, error.retryable, error.failover_safe) == ("acme", False, False)
+    assert str(error) == "acme: payment pay_1 declined (insufficient_funds): not enough money"
+    odd = payment_declined(
+        payment.model_copy(update={"failure_code": "R05", "failure_message": None}),
+        vendor_code="R05",
+    )
+    assert odd.decline_code == "card_declined"
+    assert odd.vendor_code == "R05"
+    assert DECLINE_CODES["card_declined"] in str(odd)
 
 
 async def test_a_decline_is_never_retried() -> None:

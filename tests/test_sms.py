@@ -370,6 +370,103 @@ async def test_send_many_with_keys_can_be_repeated_safely(fake_hub: hub.Hub) -> 
         await fake_hub.sms.send_many(messages, idempotency_keys=["k1"])
 
 
+@pytest.mark.anyio
+async def test_the_hub_remembers_each_key_of_a_batch_for_a_vendor_without_idempotency(
+    fake_hub: hub.Hub,
+) -> None:
+    """The fake declares "batch" but not "idempotency": the hub keeps the keys, per message."""
+    fake = fake_of(fake_hub)
+    messages = [{"to": ALICE, "body": "a"}, {"to": ALICE, "body": "b"}]
+    first = await fake_hub.sms.send_many(messages, idempotency_keys=["k1", "k2"])
+    fake.receipts.clear()  # the vendor itself would send again
+    again = await fake_hub.sms.send_many(messages, idempotency_keys=["k1", "k2"])
+    single = await fake_hub.sms.send(ALICE, "b", idempotency_key="k2")
+    assert [r.receipt for r in again] == [r.receipt for r in first]
+    assert single == first[1].receipt
+    assert [m.body for m in fake_hub.sms.outbox] == ["a", "b"]
+    assert fake.faults.calls == ["send_many"]
+
+
+@pytest.mark.anyio
+async def test_a_batch_sends_only_the_messages_whose_keys_are_new(fake_hub: hub.Hub) -> None:
+    fake = fake_of(fake_hub)
+    await fake_hub.sms.send(ALICE, "a", idempotency_key="k1")
+    fake.receipts.clear()
+    messages = [{"to": ALICE, "body": "a"}, {"to": ALICE, "body": "b"}, {"to": ALICE, "body": "c"}]
+    results = await fake_hub.sms.send_many(messages, idempotency_keys=["k1", "k2", "k3"])
+    assert [r.ok for r in results] == [True, True, True]
+    assert [m.body for m in fake_hub.sms.outbox] == ["a", "b", "c"]
+    assert fake.faults.calls == ["send", "send_many"]
+    assert sorted(fake.receipts) == ["k2", "k3"]  # the batch call carried only those two
+
+
+@pytest.mark.anyio
+async def test_an_invalid_message_in_a_batch_leaves_its_key_free(fake_hub: hub.Hub) -> None:
+    messages: list[dict[str, Any]] = [{"to": ALICE, "body": "a"}, {"to": "nobody", "body": "b"}]
+    results = await fake_hub.sms.send_many(messages, idempotency_keys=["k1", "k2"])
+    assert isinstance(results[1].error, InvalidRequest)
+    fixed = await fake_hub.sms.send(ALICE, "b", idempotency_key="k2")
+    assert fixed.to == ALICE
+    assert [m.body for m in fake_hub.sms.outbox] == ["a", "b"]
+
+
+@pytest.mark.anyio
+async def test_a_broken_batch_call_raises_as_it_is_and_frees_its_keys(
+    fake_hub: hub.Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("provider bug")
+
+    fake = fake_of(fake_hub)
+    monkeypatch.setattr(fake, "send_many", broken)
+    with pytest.raises(RuntimeError, match="provider bug"):
+        await fake_hub.sms.send_many([{"to": ALICE, "body": "a"}], idempotency_keys=["k1"])
+    monkeypatch.undo()
+    results = await fake_hub.sms.send_many([{"to": ALICE, "body": "a"}], idempotency_keys=["k1"])
+    assert results[0].ok
+    assert [m.body for m in fake_hub.sms.outbox] == ["a"]
+
+
+# -- senders picked by the vendor (sender_pool) -----------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_provider_with_a_sender_pool_needs_no_sender() -> None:
+    pooled = fake_spec(features=frozenset({"batch", "sender_pool"}))
+    async with hub.Hub(HubSettings.load(env="test"), registry=registry_with(pooled)) as h:
+        receipt = await h.sms.send(ALICE, "hi")
+        results = await h.sms.send_many([{"to": ALICE, "body": "batch"}])
+        assert receipt.to == ALICE
+        assert results[0].ok
+        assert [m.sender for m in h.sms.outbox] == [None, None]
+        await h.sms.send(ALICE, "own", sender="+15550002222")
+        assert h.sms.outbox[-1].sender == "+15550002222"
+
+
+@pytest.mark.anyio
+async def test_a_configured_default_sender_still_applies_with_a_pool() -> None:
+    pooled = fake_spec(features=frozenset({"sender_pool"}))
+    settings = HubSettings.load(env="test", sms={"default_sender": SENDER})
+    async with hub.Hub(settings, registry=registry_with(pooled)) as h:
+        await h.sms.send(ALICE, "hi")
+        assert h.sms.outbox[0].sender == SENDER
+
+
+@pytest.mark.anyio
+async def test_a_message_without_a_sender_goes_only_to_a_provider_with_a_pool() -> None:
+    plain = fake_spec(features=frozenset())
+    pooled = dataclasses.replace(plain, name="pooled", features=frozenset({"sender_pool"}))
+    settings = HubSettings.load(env="test", sms={"providers": ["fake", "pooled"]})
+    async with hub.Hub(settings, registry=registry_with(plain, pooled)) as h:
+        assert (await h.sms.send(ALICE, "no sender")).provider == "pooled"
+        assert (await h.sms.send(ALICE, "own", sender=SENDER)).provider == "fake"
+
+
+def test_a_message_without_a_sender_requires_a_sender_pool() -> None:
+    assert "sender_pool" in SmsMessage(to=ALICE, body="hi").required_features()
+    assert "sender_pool" not in SmsMessage(to=ALICE, body="hi", sender=SENDER).required_features()
+
+
 # -- idempotency and faults -------------------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ from pydantic_core import PydanticCustomError
 
 from hub.errors import InvalidRequest
 
-__all__ = ["CURRENCY_EXPONENTS", "Money", "format_minor_units"]
+__all__ = ["CURRENCY_EXPONENTS", "Money", "format_minor_units", "minor_units"]
 
 
 def _codes(text: str) -> list[str]:
@@ -55,6 +55,35 @@ def format_minor_units(amount: int, currency: str) -> str:
     whole, fraction = divmod(abs(amount), 10**exponent)
     number = f"{whole}.{fraction:0{exponent}d}" if exponent else str(whole)
     return f"{sign}{number} {currency}"
+
+
+def minor_units(value: Decimal | str | int, currency: str) -> int:
+    """A decimal amount as whole minor units of ``currency``: ``"19.99", "EUR"`` -> 1999.
+
+    Zero and negative amounts pass (a vendor's "0.00 refunded", a balance); more decimals
+    than the currency has, or no finite number at all, is an InvalidRequest. :class:`Money`
+    itself holds only positive amounts.
+    """
+    code = currency.strip().upper() if isinstance(currency, str) else currency
+    exponent = CURRENCY_EXPONENTS.get(code, 2)
+    if isinstance(value, bool | float):
+        raise InvalidRequest(
+            f"{value!r} is a {type(value).__name__}; pass the amount as a string or Decimal "
+            "like '19.99' (a float cannot hold 0.10 exactly)",
+            field="amount",
+        )
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        number = Decimal("NaN")
+    if not number.is_finite():
+        raise InvalidRequest(f"{value!r} is not a decimal amount like '19.99'", field="amount")
+    scaled = number.scaleb(exponent)
+    if scaled != scaled.to_integral_value():
+        raise InvalidRequest(
+            f"{value} has more decimals than {code} allows ({exponent})", field="amount"
+        )
+    return int(scaled)
 
 
 class Money(BaseModel):
@@ -97,17 +126,7 @@ class Money(BaseModel):
     @classmethod
     def from_decimal(cls, value: Decimal | str | int, currency: str) -> Money:
         """``Money.from_decimal("19.99", "EUR")``; refuses more decimals than the currency has."""
-        code = currency.strip().upper() if isinstance(currency, str) else currency
-        exponent = CURRENCY_EXPONENTS.get(code, 2)
-        try:
-            scaled = Decimal(value).scaleb(exponent)
-        except (InvalidOperation, TypeError, ValueError):
-            raise InvalidRequest(f"{value!r} is not a decimal amount like '19.99'") from None
-        if scaled != scaled.to_integral_value():
-            raise InvalidRequest(
-                f"{value} has more decimals than {code} allows ({exponent})", field="amount"
-            )
-        return cls(int(scaled), currency)
+        return cls(minor_units(value, currency), currency)
 
     @property
     def exponent(self) -> int:

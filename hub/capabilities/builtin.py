@@ -21,7 +21,9 @@ _EMAIL = frozenset(
         "idempotency",
     }
 )
-_SMS = frozenset({"batch", "media", "status_callback", "alphanumeric_sender", "verification"})
+_SMS = frozenset(
+    {"batch", "media", "status_callback", "alphanumeric_sender", "verification", "sender_pool"}
+)
 _PAYMENTS = frozenset(
     {
         "authorize_only",

@@ -7,17 +7,20 @@ so a caller who lost the answer can repeat the call and get the same payment, ne
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from hub.capabilities._models import Receipt, parse_input
-from hub.capabilities._money import Money
+from hub.capabilities._money import Money, minor_units
 from hub.capabilities._service import Service, new_idempotency_key
-from hub.errors import InvalidRequest
+from hub.errors import InvalidRequest, PaymentDeclined
 
 __all__ = [
+    "DECLINE_CODES",
     "FEATURES",
     "Customer",
     "Money",
@@ -26,6 +29,9 @@ __all__ = [
     "PaymentsProvider",
     "PaymentsService",
     "Refund",
+    "minor_units",
+    "normalize_decline",
+    "payment_declined",
 ]
 
 #: Optional features a payments provider may declare in its ProviderSpec.
@@ -39,6 +45,58 @@ FEATURES = frozenset(
         "three_d_secure",
     }
 )
+
+
+#: The normalized decline codes -> what each means. ``PaymentDeclined.decline_code`` and a
+#: failed ``Payment.failure_code`` are always one of these, whatever the vendor; the vendor's
+#: own code stays in the error's ``vendor_code``.
+DECLINE_CODES: Mapping[str, str] = MappingProxyType(
+    {
+        "card_declined": "the card was declined, for no more specific reason given",
+        "insufficient_funds": "the card has insufficient funds",
+        "expired_card": "the card has expired",
+        "incorrect_cvc": "the card's security code is incorrect",
+        "incorrect_number": "the card number is incorrect",
+        "fraudulent": "the payment was refused as likely fraud",
+        "lost_card": "the card was reported lost",
+        "stolen_card": "the card was reported stolen",
+        "processing_error": "the issuer could not process the payment; it may succeed later",
+        "authentication_required": "the issuer wants the customer authenticated (3-D Secure)",
+        "authentication_failed": "the customer failed authentication (3-D Secure)",
+        "card_not_supported": "the card does not support this kind of payment",
+        "currency_not_supported": "the card does not support this currency",
+        "limit_exceeded": "the card's amount or frequency limit was exceeded",
+    }
+)
+_GENERIC_DECLINE = "card_declined"
+
+
+def normalize_decline(table: Mapping[str, str], *vendor_codes: str | None) -> str:
+    """The normalized code for the first of ``vendor_codes`` that ``table`` maps (a plugin's
+    vendor code -> :data:`DECLINE_CODES` key); ``card_declined`` for codes it does not know."""
+    for code in vendor_codes:
+        if code is not None and code in table:
+            found = table[code]
+            return found if found in DECLINE_CODES else _GENERIC_DECLINE
+    return _GENERIC_DECLINE
+
+
+def payment_declined(
+    payment: Payment, *, vendor_code: str | None, status: int | None = None, raw: Any = None
+) -> PaymentDeclined:
+    """The error for a payment the vendor answered as ``failed`` (never retried)."""
+    code = payment.failure_code or _GENERIC_DECLINE
+    if code not in DECLINE_CODES:
+        code = _GENERIC_DECLINE
+    why = payment.failure_message or DECLINE_CODES[code]
+    return PaymentDeclined(
+        f"{payment.provider}: payment {payment.id} declined ({code}): {why}",
+        provider=payment.provider,
+        decline_code=code,
+        vendor_code=vendor_code,
+        status=status,
+        raw=raw,
+    )
 
 
 class PaymentStatus(StrEnum):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal, Protocol, cast, runtime_checkable
+from typing import Any, Literal, Protocol, cast, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
@@ -37,9 +37,6 @@ from hub.capabilities._verify import (
 )
 from hub.errors import HubError, InvalidRequest, UnsupportedFeature
 
-if TYPE_CHECKING:
-    pass
-
 __all__ = [
     "FEATURES",
     "BatchSmsProvider",
@@ -64,8 +61,11 @@ __all__ = [
 
 logger = logging.getLogger("hub.sms")
 
-#: Optional features an SMS provider may declare in its ProviderSpec.
-FEATURES = frozenset({"batch", "media", "status_callback", "alphanumeric_sender", "verification"})
+#: Optional features an SMS provider may declare in its ProviderSpec. ``sender_pool``: the
+#: vendor picks the sender itself (a Twilio Messaging Service), so a message may have none.
+FEATURES = frozenset(
+    {"batch", "media", "status_callback", "alphanumeric_sender", "verification", "sender_pool"}
+)
 
 SmsStatus = Literal["queued", "sent", "delivered", "undelivered", "failed", "unknown"]
 
@@ -73,7 +73,8 @@ SmsStatus = Literal["queued", "sent", "delivered", "undelivered", "failed", "unk
 
 
 class SmsMessage(BaseModel):
-    """One text message. ``sender`` is optional when ``sms.default_sender`` is configured."""
+    """One text message. ``sender`` is optional when ``sms.default_sender`` is configured, or
+    when the provider picks senders from a pool (the ``sender_pool`` feature)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -115,6 +116,8 @@ class SmsMessage(BaseModel):
             needed.add("status_callback")
         if self.alphanumeric_sender:
             needed.add("alphanumeric_sender")
+        if self.sender is None:
+            needed.add("sender_pool")
         return needed
 
 
@@ -241,9 +244,12 @@ class SmsService(Service[SmsProvider]):
             msg = msg.model_copy(update={"sender": self._default_sender()})
         return msg
 
-    def _default_sender(self) -> str:
+    def _default_sender(self) -> str | None:
+        """The configured default; None (the vendor picks) where a provider has a pool."""
         configured = getattr(self._settings, "default_sender", None)
         if not configured:
+            if any("sender_pool" in bound.spec.features for bound in self._providers):
+                return None  # required_features() then sends it only to such a provider
             raise InvalidRequest(
                 "the message has no sender and no default sender is configured; pass sender= "
                 f"(an E.164 number like {_EXAMPLE} or an id like 'Acme') or set "

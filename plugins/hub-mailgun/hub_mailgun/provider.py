@@ -11,13 +11,13 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import anyio
 import httpx
 
+from hub.capabilities._batch import send_chunks
 from hub.capabilities.email import EmailMessage, EmailReceipt
-from hub.errors import HubError, InvalidRequest, NotFound, ProviderError
+from hub.errors import HubError, NotFound, ProviderError
 from hub.http import HttpProvider, parse_rate_limit
 from hub_mailgun.mapping import Form, batch_form, batch_groups, message_form, receipt
 
@@ -27,8 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MailgunProvider"]
 
-E = TypeVar("E", bound=ProviderError)
-#: Sends in flight at once within one ``send_many``.
+#: Sends in flight at once within one ``send_many`` (after the first one went out).
 _CONCURRENCY = 8
 # "'to' parameter is not a valid address", "from parameter is missing" ...
 _PARAMETER = re.compile(r"^\W*([a-z][\w:-]*)\W*\s+parameter", re.IGNORECASE)
@@ -53,44 +52,34 @@ class MailgunProvider(HttpProvider):
     async def send_many(
         self, messages: Sequence[EmailMessage], *, idempotency_keys: Sequence[str]
     ) -> list[EmailReceipt | HubError]:
-        """One result per message; raises only when every message failed (retry/failover)."""
-        results: list[EmailReceipt | HubError | None] = [None] * len(messages)
-        limiter = anyio.CapacityLimiter(_CONCURRENCY)
+        """One result per message; groups go a few at a time once one has gone (until then
+        a retryable error is raised for the pipeline, see ``send_chunks``)."""
 
-        async def send_group(group: list[int]) -> None:
-            members = [messages[i] for i in group]
+        async def post(group: Sequence[tuple[int, EmailMessage]]) -> list[EmailReceipt]:
+            members = [message for _, message in group]
             options = members[0].provider_options.get("mailgun")
-            async with limiter:
-                try:
-                    form = (
-                        message_form(members[0], options)
-                        if len(group) == 1
-                        else batch_form(members, options)
-                    )
-                    body, raw = await self._post(form)
-                    for index in group:
-                        results[index] = receipt(
-                            self.name,
-                            messages[index],
-                            idempotency_keys[index],
-                            body,
-                            batch_size=len(group),
-                            **raw,
-                        )
-                except HubError as exc:
-                    for index in group:
-                        results[index] = exc
+            form = (
+                message_form(members[0], options)
+                if len(members) == 1
+                else batch_form(members, options)
+            )
+            body, raw = await self._post(form)
+            return [
+                receipt(
+                    self.name,
+                    message,
+                    idempotency_keys[index],
+                    body,
+                    batch_size=len(members),
+                    **raw,
+                )
+                for index, message in group
+            ]
 
-        async with anyio.create_task_group() as tasks:
-            for group in batch_groups(messages):
-                tasks.start_soon(send_group, group)
-        done = [r for r in results if r is not None]
-        failures = [r for r in done if isinstance(r, ProviderError)]
-        if failures and len(failures) == len(done):
-            raise failures[0]  # nothing went out: let the pipeline retry or fail over
-        return done
+        groups = [[(i, messages[i]) for i in group] for group in batch_groups(messages)]
+        return await send_chunks(groups, post, concurrency=_CONCURRENCY)
 
-    async def _post(self, form: Form) -> tuple[Any, dict[str, Any]]:
+    async def _post(self, form: Form) -> tuple[dict[str, Any], dict[str, Any]]:
         if form.files:
             boundary = form.boundary()
             response = await self.request(
@@ -102,11 +91,8 @@ class MailgunProvider(HttpProvider):
             )
         else:
             response = await self.request("POST", self._path, data=form.data)
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict) or not isinstance(body.get("id"), str):
+        body = self.json_object(response)
+        if not isinstance(body.get("id"), str):
             raise ProviderError(
                 f"{self.name}: Mailgun answered HTTP {response.status_code} without a message "
                 "id; the message may have been accepted, check the Mailgun logs",
@@ -127,47 +113,31 @@ class MailgunProvider(HttpProvider):
         """Mailgun's documented statuses: 400 names a parameter, 402/404/413 say why."""
         status = response.status_code
         if status == 400:
-            return self._invalid(response, _parameter(self.error_message(response)))
+            return self.invalid_request(response, field=_parameter(self.error_message(response)))
         if status == 413:
-            return self._invalid(
-                response, "attachments", "; Mailgun accepts at most 25 MB per message"
+            return self.invalid_request(
+                response,
+                field="attachments",
+                hint="Mailgun accepts at most 25 MB per message; send smaller attachments",
             )
         if status == 402:
-            return self._explained(
+            return self.provider_error(
                 ProviderError,
                 response,
-                "; the parameters were valid but Mailgun refused to send (account or domain "
+                hint="the parameters were valid but Mailgun refused to send (account or domain "
                 "state, billing); nothing was sent",
                 retryable=False,
                 failover_safe=True,
             )
         if status == 404:
-            return self._explained(
+            return self.provider_error(
                 NotFound,
                 response,
-                f"; check the domain {self.settings.domain!r} and that it lives in the "
+                hint=f"check the domain {self.settings.domain!r} and that it lives in the "
                 f"{self.settings.region!r} region (setting `region`)",
                 failover_safe=True,
             )
         return None
-
-    def _explained(self, kind: type[E], response: httpx.Response, hint: str, **flags: Any) -> E:
-        error = self.provider_error(kind, response, **flags)
-        error.message = error.message + hint
-        error.args = (error.message,)
-        return error
-
-    def _invalid(
-        self, response: httpx.Response, field: str | None, hint: str = ""
-    ) -> InvalidRequest:
-        described = self.provider_error(ProviderError, response)
-        return InvalidRequest(
-            f"{described.message}{hint}; fix the input, the same request will fail again",
-            field=field,
-            provider=self.name,
-            vendor_code=described.vendor_code,
-            raw=described.raw,
-        )
 
 
 def _parameter(message: str) -> str | None:

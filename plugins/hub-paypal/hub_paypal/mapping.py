@@ -30,10 +30,10 @@ refused (InvalidRequest naming the field), never cut.
 from __future__ import annotations
 
 import json
-from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-from hub.capabilities.payments import Money, Payment, PaymentStatus
+from hub.capabilities import payments
+from hub.capabilities.payments import Money, Payment, PaymentStatus, minor_units
 from hub.errors import InvalidRequest, ProviderError
 
 __all__ = [
@@ -53,7 +53,7 @@ __all__ = [
 Obj = dict[str, Any]
 VAULT_SOURCES = ("card", "paypal", "venmo")
 _TEXT_LIMIT = 127
-_LARGEST = Decimal(10) ** 15  # PayPal's amounts have at most 32 characters
+_VALUE_LIMIT = 32  # PayPal's amounts have at most 32 characters
 # Currencies PayPal takes without decimals although ISO 4217 gives them two.
 _NO_DECIMALS = frozenset({"HUF", "TWD"})
 _CAPTURED = frozenset({"COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED"})
@@ -74,7 +74,8 @@ _ORDER_STATUS = {
     "VOIDED": PaymentStatus.CANCELED,
 }
 
-#: ``details[].issue`` values that are the payer's instrument saying no -> decline code.
+#: ``details[].issue`` values that are the payer's instrument saying no -> decline code
+#: (one of hub.capabilities.payments.DECLINE_CODES).
 _ISSUES: dict[str, str] = {
     "INSTRUMENT_DECLINED": "card_declined",
     "TRANSACTION_REFUSED": "card_declined",
@@ -129,18 +130,12 @@ def amount_of(amount: Any) -> tuple[int, str]:
     """PayPal's ``{"currency_code", "value"}`` as (minor units, currency)."""
     currency = path(amount, "currency_code")
     value = path(amount, "value")
-    if not isinstance(currency, str) or not isinstance(value, str):
+    if not isinstance(currency, str) or not isinstance(value, str) or len(value) > _VALUE_LIMIT:
         raise _unexpected("an amount with currency_code and value")
     try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise _unexpected("a decimal amount value") from None
-    if not number.is_finite() or not -_LARGEST < number < _LARGEST:
-        raise _unexpected("a finite amount value")
-    if number == 0:
-        return 0, currency.upper()
-    money = Money.from_decimal(number, currency)
-    return money.amount, money.currency
+        return minor_units(value, currency), currency.upper()
+    except InvalidRequest:
+        raise _unexpected(f"a {currency} amount, not {value!r},") from None
 
 
 def _total(items: list[Obj], statuses: frozenset[str]) -> int:
@@ -260,10 +255,11 @@ def decline_of(order: Obj) -> tuple[str, str | None, str] | None:
     item = refused[0]
     processor = path(item, "processor_response", "response_code")
     reason = path(item, "status_details", "reason")
-    code = _PROCESSOR_CODES.get(processor, "card_declined") if isinstance(processor, str) else None
-    message = f"{str(item.get('status')).lower()}" + (f" ({reason})" if reason else "")
     vendor = processor if isinstance(processor, str) else reason
-    return code or "card_declined", vendor if isinstance(vendor, str) else None, message
+    vendor = vendor if isinstance(vendor, str) else None
+    code = payments.normalize_decline(_PROCESSOR_CODES, vendor)
+    message = f"{str(item.get('status')).lower()}" + (f" ({reason})" if reason else "")
+    return code, vendor, message
 
 
 def _status(order: Obj, captured: int, refunded: int) -> PaymentStatus:

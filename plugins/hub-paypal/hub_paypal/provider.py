@@ -26,7 +26,14 @@ from urllib.parse import quote
 
 import httpx
 
-from hub.capabilities.payments import Customer, Money, Payment, PaymentStatus, Refund
+from hub.capabilities.payments import (
+    Customer,
+    Money,
+    Payment,
+    PaymentStatus,
+    Refund,
+    payment_declined,
+)
 from hub.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -118,12 +125,10 @@ class PayPalProvider(HttpProvider):
             order = await self._call("POST", "/v2/checkout/orders", json=body, key=idempotency_key)
         payment = payment_from(order, provider=self.name, idempotency_key=idempotency_key)
         if payment.status is PaymentStatus.FAILED:
-            code, vendor, why = decline_of(order) or ("card_declined", None, "declined")
-            raise PaymentDeclined(
-                f"paypal: order {payment.id} declined ({code}): the payment was {why}",
-                provider=self.name,
-                decline_code=code,
-                vendor_code=vendor,
+            declined = decline_of(order)
+            raise payment_declined(
+                payment,
+                vendor_code=declined[1] if declined else None,
                 status=422,
                 raw={"order": payment.id, "status": order.get("status")},
             )
@@ -239,14 +244,11 @@ class PayPalProvider(HttpProvider):
                 decline_code=decline,
             )
         if response.status_code in (400, 422):
-            base = self.provider_error(ProviderError, response)
-            field = detail.get("field")
-            return InvalidRequest(
-                base.message + "; fix the request, the same one will fail again",
-                field=field.rsplit("/", 1)[-1] if isinstance(field, str) else None,
-                provider=self.name,
-                vendor_code=base.vendor_code,
-                raw=base.raw,
+            field = detail.get(
+                "field"
+            )  # a JSON pointer: "/purchase_units/@reference_id=='default'/amount"
+            return self.invalid_request(
+                response, field=field.rsplit("/", 1)[-1] if isinstance(field, str) else None
             )
         return None
 

@@ -2,7 +2,8 @@
 
 Postmark answers a refused send with HTTP 422 (401 for a bad token) and
 ``{"ErrorCode": <n>, "Message": "..."}``; a batch answers 200 with one such object per
-message. Both go through :func:`code_error`, so a code means the same wherever it appears.
+message. Both go through :func:`code_error`, so a code means the same wherever it appears;
+code 406 (inactive recipients) is no error at all but a receipt, read by the provider.
 Codes: https://postmarkapp.com/developer/api/overview#error-codes
 """
 
@@ -18,7 +19,7 @@ from hub.errors import (
     Unavailable,
 )
 
-__all__ = ["InactiveRecipients", "code_error"]
+__all__ = ["code_error"]
 
 #: Codes that mean "this request is wrong": the hub field each points at (None: no one field).
 _INVALID: dict[int, str | None] = {
@@ -43,18 +44,6 @@ _ACCOUNT = {
     412: "the account is pending approval (it may only send to its own domain)",
     413: "the account is not approved for sending",
 }
-
-
-class InactiveRecipients(InvalidRequest):
-    """ErrorCode 406: the send was refused for suppressed recipients (a receipt, not an error).
-
-    :class:`~hub_postmark.provider.PostmarkEmailProvider` turns it into a receipt whose
-    inactive recipients are *rejected*; it never reaches the caller.
-    """
-
-    def __init__(self, message: str, *, provider: str, answer: dict[str, Any]) -> None:
-        super().__init__(message, provider=provider, vendor_code="406", raw=answer)
-        self.answer = answer
 
 
 def code_error(

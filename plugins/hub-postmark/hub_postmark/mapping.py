@@ -8,12 +8,12 @@ recipients, a send time — raises before anything is sent, naming the hub field
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Literal
 
 from hub.capabilities.email import Address, Attachment, EmailMessage, EmailReceipt, RecipientResult
 from hub.errors import InvalidRequest, UnsupportedFeature
+from hub.http import json_options
 
 __all__ = [
     "INACTIVE_RECIPIENT",
@@ -115,7 +115,8 @@ def message_body(
         body["Attachments"] = [_attachment(a) for a in message.attachments]
     if message_stream:
         body["MessageStream"] = message_stream
-    body.update(_options(message.provider_options.get(provider, {}), provider, invalid))
+    options = message.provider_options.get(provider, {})
+    body.update(json_options(options, provider=provider, mapped=MAPPED_KEYS))
     return kind, body
 
 
@@ -203,20 +204,3 @@ def _attachment(attachment: Attachment) -> dict[str, str]:
         cid = attachment.content_id
         item["ContentID"] = cid if cid.startswith("cid:") else f"cid:{cid}"
     return item
-
-
-def _options(options: dict[str, Any], provider: str, invalid: Any) -> dict[str, Any]:
-    """``provider_options["postmark"]`` (TrackOpens, TrackLinks, MessageStream, InlineCss…)."""
-    for key in options:
-        if key in MAPPED_KEYS:
-            raise invalid(
-                f"provider_options.{provider}.{key}",
-                f"'{key}' is filled from the message's {MAPPED_KEYS[key]}; set that instead",
-            )
-    try:
-        json.dumps(options)
-    except (TypeError, ValueError):
-        raise invalid(
-            f"provider_options.{provider}", "provider options must be JSON data"
-        ) from None
-    return dict(options)

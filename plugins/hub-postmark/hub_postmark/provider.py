@@ -9,14 +9,16 @@ Postmark has no idempotency key: the hub remembers keys itself. A send refused f
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from hub.capabilities._batch import prepare_each, send_chunks
 from hub.capabilities.email import EmailMessage, EmailReceipt
-from hub.errors import HubError, InvalidRequest, ProviderError
+from hub.errors import HubError, ProviderError
 from hub.http import HttpProvider
-from hub_postmark.errors import InactiveRecipients, code_error
+from hub_postmark.errors import code_error
 from hub_postmark.mapping import (
     INACTIVE_RECIPIENT,
     Kind,
@@ -35,7 +37,8 @@ __all__ = ["MAX_BATCH", "PostmarkEmailProvider"]
 MAX_BATCH = 500
 _SINGLE: dict[Kind, str] = {"email": "/email", "template": "/email/withTemplate"}
 _BATCH: dict[Kind, str] = {"email": "/email/batch", "template": "/email/batchWithTemplates"}
-Prepared = tuple[int, Kind, dict[str, Any]]
+Prepared = tuple[Kind, dict[str, Any]]
+Chunk = Sequence[tuple[int, Prepared]]
 
 
 class PostmarkEmailProvider(HttpProvider):
@@ -55,48 +58,34 @@ class PostmarkEmailProvider(HttpProvider):
 
     async def send(self, message: EmailMessage, *, idempotency_key: str) -> EmailReceipt:
         kind, body = message_body(message, message_stream=self.message_stream, provider=self.name)
-        try:
-            response = await self.request("POST", _SINGLE[kind], json=body, expected=(200,))
-        except InactiveRecipients as refused:
-            return self._receipt(refused.answer, message, idempotency_key)
-        return self._receipt(response.json(), message, idempotency_key)
+        response = await self.request("POST", _SINGLE[kind], json=body, expected=(200, 422))
+        # A 406 refusal (recipients suppressed) is a receipt whose recipients are rejected.
+        if response.status_code == 422 and _object(response).get("ErrorCode") != INACTIVE_RECIPIENT:
+            raise self.error_for(response)
+        return self._receipt(self.json_object(response), message, idempotency_key)
 
     async def send_many(
         self, messages: Sequence[EmailMessage], *, idempotency_keys: Sequence[str]
     ) -> list[EmailReceipt | HubError]:
-        """One result per message, in order; Postmark answers each message of a batch.
+        """One result per message, in order; Postmark answers each message of a batch
+        (a failed request fails its messages once one succeeded, see ``send_chunks``)."""
+        ready, refused = prepare_each(
+            messages,
+            partial(message_body, message_stream=self.message_stream, provider=self.name),
+        )
 
-        Until a request has succeeded, an error that allows a retry or failover is raised, so
-        the pipeline can repeat the whole batch: nothing was sent yet.
-        """
-        results: list[EmailReceipt | HubError | None] = [None] * len(messages)
-        ready: list[Prepared] = []
-        for index, message in enumerate(messages):
-            try:
-                kind, body = message_body(
-                    message, message_stream=self.message_stream, provider=self.name
-                )
-            except InvalidRequest as exc:
-                results[index] = exc
-            else:
-                ready.append((index, kind, body))
-        sent = False
-        for kind, chunk in _chunks(ready):
-            bodies = [body for _, _, body in chunk]
+        async def post(chunk: Chunk) -> list[EmailReceipt | HubError]:
+            _, (kind, _) = chunk[0]  # a chunk holds one kind
+            bodies = [body for _, (_, body) in chunk]
             payload: Any = {"Messages": bodies} if kind == "template" else bodies
-            try:
-                response = await self.request("POST", _BATCH[kind], json=payload, expected=(200,))
-                answers = _answers(response, len(chunk), self.name)
-            except HubError as exc:
-                if not sent and (exc.retryable or exc.failover_safe):
-                    raise
-                for index, _, _ in chunk:
-                    results[index] = exc
-                continue
-            sent = True
-            for (index, _, _), answer in zip(chunk, answers, strict=True):
-                results[index] = self._outcome(answer, messages[index], idempotency_keys[index])
-        return [r for r in results if r is not None]
+            response = await self.request("POST", _BATCH[kind], json=payload, expected=(200,))
+            answers = _answers(response, len(chunk), self.name)
+            return [
+                self._outcome(answer, messages[index], idempotency_keys[index])
+                for (index, _), answer in zip(chunk, answers, strict=True)
+            ]
+
+        return await send_chunks(_chunks(ready), post, refused=refused)
 
     def _outcome(
         self, answer: dict[str, Any], message: EmailMessage, key: str
@@ -125,24 +114,27 @@ class PostmarkEmailProvider(HttpProvider):
 
     def map_error(self, response: httpx.Response) -> HubError | None:
         if response.status_code == 413:
-            said = self.provider_error(ProviderError, response)
-            return InvalidRequest(
-                said.message + "; Postmark accepts 10 MB per message (50 MB per batch), "
-                "attachments included",
+            return self.invalid_request(
+                response,
                 field="attachments",
-                provider=self.name,
-                raw=said.raw,
+                hint="Postmark accepts 10 MB per message (50 MB per batch), attachments included",
             )
+        answer = _object(response)
         try:
-            answer = response.json()
             code = int(answer["ErrorCode"])
         except (ValueError, KeyError, TypeError):
             return None  # not Postmark's error body (a gateway page): the status decides
-        if code == INACTIVE_RECIPIENT:
-            return InactiveRecipients(str(answer.get("Message")), provider=self.name, answer=answer)
         raw = self.provider_error(ProviderError, response).raw
         text = str(answer.get("Message") or "")
         return code_error(code, text, provider=self.name, status=response.status_code, raw=raw)
+
+
+def _object(response: httpx.Response) -> dict[str, Any]:
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    return answer if isinstance(answer, dict) else {}
 
 
 def _answers(response: httpx.Response, expected: int, provider: str) -> list[dict[str, Any]]:
@@ -167,10 +159,10 @@ def _answers(response: httpx.Response, expected: int, provider: str) -> list[dic
     return answers
 
 
-def _chunks(ready: list[Prepared]) -> Iterator[tuple[Kind, list[Prepared]]]:
+def _chunks(ready: list[tuple[int, Prepared]]) -> Iterator[list[tuple[int, Prepared]]]:
     """Batch requests: plain and templated messages apart, at most 500 each."""
     kinds: tuple[Kind, ...] = ("email", "template")
     for kind in kinds:
-        group = [item for item in ready if item[1] == kind]
+        group = [item for item in ready if item[1][0] == kind]
         for start in range(0, len(group), MAX_BATCH):
-            yield kind, group[start : start + MAX_BATCH]
+            yield group[start : start + MAX_BATCH]

@@ -17,6 +17,7 @@ from typing import Any
 
 from hub.capabilities.email import Address, EmailMessage
 from hub.errors import InvalidRequest
+from hub.http import json_options
 
 __all__ = [
     "MAX_RECIPIENTS",
@@ -163,7 +164,8 @@ def split_message(
         shared["categories"] = _categories(message.tags, invalid)
     if message.template_id:
         shared["template_id"] = message.template_id
-    shared.update(_options(message.provider_options.get(provider, {}), provider, invalid))
+    options = message.provider_options.get(provider, {})
+    shared.update(json_options(options, provider=provider, mapped=MAPPED_KEYS))
     return MailParts(shared=shared, personalization=personalization, addresses=addresses)
 
 
@@ -261,20 +263,3 @@ def _categories(tags: list[str], invalid: Any) -> list[str]:
                 "tags", f"a tag is {len(tag)} characters; SendGrid allows {MAX_CATEGORY_LENGTH}"
             )
     return list(tags)
-
-
-def _options(options: dict[str, Any], provider: str, invalid: Any) -> dict[str, Any]:
-    """``provider_options["sendgrid"]``: merged into the body, never over a mapped field."""
-    for key in options:
-        if key in MAPPED_KEYS:
-            raise invalid(
-                f"provider_options.{provider}.{key}",
-                f"'{key}' is filled from the message's {MAPPED_KEYS[key]}; set that instead",
-            )
-    try:
-        json.dumps(options)
-    except (TypeError, ValueError):
-        raise invalid(
-            f"provider_options.{provider}", "provider options must be JSON data"
-        ) from None
-    return dict(options)

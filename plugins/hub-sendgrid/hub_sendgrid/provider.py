@@ -14,12 +14,14 @@ other messages go one request each. A receipt of a request that carried several 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 
 import httpx
 
+from hub.capabilities._batch import prepare_each, send_chunks
 from hub.capabilities.email import EmailMessage, EmailReceipt, RecipientResult
-from hub.errors import HubError, InvalidRequest, ProviderError
+from hub.errors import HubError
 from hub.http import HttpProvider
 from hub_sendgrid.mapping import MAX_RECIPIENTS, MailParts, hub_field, mail_body, split_message
 from hub_sendgrid.settings import SendGridSettings
@@ -56,37 +58,19 @@ class SendGridEmailProvider(HttpProvider):
     async def send_many(
         self, messages: Sequence[EmailMessage], *, idempotency_keys: Sequence[str]
     ) -> list[EmailReceipt | HubError]:
-        """One result per message; a failed request fails only the messages it carried.
+        """One result per message; a failed request fails only the messages it carried
+        (until one succeeded, see :func:`hub.capabilities._batch.send_chunks`)."""
+        ready, refused = prepare_each(messages, partial(split_message, provider=self.name))
 
-        Until a request has succeeded, an error that allows a retry or failover is raised, so
-        the pipeline can repeat the whole batch: nothing was sent yet.
-        """
-        results: list[EmailReceipt | HubError | None] = [None] * len(messages)
-        ready: Chunk = []
-        for index, message in enumerate(messages):
-            try:
-                ready.append((index, split_message(message, provider=self.name)))
-            except InvalidRequest as exc:
-                results[index] = exc
-        sent = False
-        for chunk in _chunks(ready):
+        async def post(chunk: Sequence[tuple[int, MailParts]]) -> list[EmailReceipt]:
             indexes = [index for index, _ in chunk]
-            try:
-                receipts = await self._post(
-                    [parts for _, parts in chunk],
-                    [messages[i] for i in indexes],
-                    [idempotency_keys[i] for i in indexes],
-                )
-            except HubError as exc:
-                if not sent and (exc.retryable or exc.failover_safe):
-                    raise
-                for index in indexes:
-                    results[index] = exc
-                continue
-            sent = True
-            for index, receipt in zip(indexes, receipts, strict=True):
-                results[index] = receipt
-        return [r for r in results if r is not None]
+            return await self._post(
+                [parts for _, parts in chunk],
+                [messages[i] for i in indexes],
+                [idempotency_keys[i] for i in indexes],
+            )
+
+        return await send_chunks(_chunks(ready), post, refused=refused)
 
     async def _post(
         self, parts: list[MailParts], messages: list[EmailMessage], keys: list[str]
@@ -128,22 +112,15 @@ class SendGridEmailProvider(HttpProvider):
 
     def map_error(self, response: httpx.Response) -> HubError | None:
         status = response.status_code
-        if status not in (400, 413):
-            return None  # 401/403 credentials, 429 with X-RateLimit-Reset, 5xx: the defaults
-        said = self.provider_error(ProviderError, response)
         if status == 413:
-            field: str | None = "attachments"
-            hint = "; the request is too large (SendGrid accepts 30 MB, attachments included)"
-        else:
-            field = hub_field(_first_field(response))
-            hint = "; fix the input, the same request will fail again"
-        return InvalidRequest(
-            said.message + hint,
-            field=field,
-            provider=self.name,
-            vendor_code=said.vendor_code,
-            raw=said.raw,
-        )
+            return self.invalid_request(
+                response,
+                field="attachments",
+                hint="the request is too large (SendGrid accepts 30 MB, attachments included)",
+            )
+        if status == 400:
+            return self.invalid_request(response, field=hub_field(_first_field(response)))
+        return None  # 401/403 credentials, 429 with X-RateLimit-Reset, 5xx: the defaults
 
 
 def _first_field(response: httpx.Response) -> str | None:

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from hub.aws import AwsClient, error_of_kind
 from hub.capabilities.email import EmailMessage, EmailReceipt, RecipientResult
 from hub.errors import HubError, InvalidRequest
-from hub.aws import AwsClient, error_of_kind
 from hub_ses.bulk import (
     BULK_STATUS_KINDS,
     MAX_BULK_ENTRIES,

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from hub.capabilities import payments
 from hub.capabilities.payments import Customer, Money, Payment, PaymentStatus, Refund
 from hub.errors import InvalidRequest, ProviderError
 
@@ -38,6 +39,7 @@ __all__ = [
     "payment_from",
     "refund_from",
     "to_stripe_amount",
+    "vendor_decline",
 ]
 
 #: Refund reasons Stripe accepts; anything else is refused rather than dropped.
@@ -46,7 +48,7 @@ REFUND_REASONS = frozenset({"duplicate", "fraudulent", "requested_by_customer"})
 # Stripe's minor unit where it differs from ISO 4217's (https://docs.stripe.com/currencies).
 _STRIPE_EXPONENT = {"MGA": 0, "ISK": 2}
 
-# Stripe decline_code / error code -> the hub's normalized decline code.
+# Stripe decline_code / error code -> the hub's normalized decline code (DECLINE_CODES).
 _DECLINES: dict[str, str] = {
     "insufficient_funds": "insufficient_funds",
     "expired_card": "expired_card",
@@ -78,13 +80,19 @@ _STATUSES = {
 }
 
 
-def normalize_decline(code: str | None, decline_code: str | None) -> str:
+def normalize_decline(code: Any, decline_code: Any) -> str:
     """The hub's decline code for Stripe's ``decline_code`` (or ``code``); ``card_declined``
     for the generic ones (``generic_decline``, ``do_not_honor``, …) and anything unknown."""
-    for candidate in (decline_code, code):
-        if isinstance(candidate, str) and candidate in _DECLINES:
-            return _DECLINES[candidate]
-    return "card_declined"
+    return payments.normalize_decline(_DECLINES, *_texts(decline_code, code))
+
+
+def vendor_decline(code: Any, decline_code: Any) -> str | None:
+    """Stripe's own most specific code (``decline_code``, else ``code``), kept as vendor_code."""
+    return next(iter(_texts(decline_code, code)), None)
+
+
+def _texts(*values: Any) -> list[str]:
+    return [value for value in values if isinstance(value, str) and value]
 
 
 def _exponents(currency: str) -> tuple[int, int]:

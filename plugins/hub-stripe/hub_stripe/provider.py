@@ -16,13 +16,19 @@ from urllib.parse import quote
 
 import httpx
 
-from hub.capabilities.payments import Customer, Money, Payment, PaymentStatus, Refund
+from hub.capabilities.payments import (
+    Customer,
+    Money,
+    Payment,
+    PaymentStatus,
+    Refund,
+    payment_declined,
+)
 from hub.errors import (
     ConfigurationError,
     HubError,
     InvalidRequest,
     PaymentDeclined,
-    ProviderError,
     Unavailable,
 )
 from hub.http import HttpProvider
@@ -35,6 +41,7 @@ from hub_stripe.mapping import (
     payment_from,
     refund_from,
     to_stripe_amount,
+    vendor_decline,
 )
 from hub_stripe.settings import StripeSettings
 
@@ -137,7 +144,7 @@ class StripeProvider(HttpProvider):
         response = await self.request(
             "GET", _intent_path(payment_id), params={"expand[]": "latest_charge"}
         )
-        return payment_from(_json(response, self.name), provider=self.name, idempotency_key=None)
+        return payment_from(self.json_object(response), provider=self.name, idempotency_key=None)
 
     # -- the vendor's errors ----------------------------------------------------------
 
@@ -178,21 +185,14 @@ class StripeProvider(HttpProvider):
                 failover_safe=False,
             )
         if status == 400:
-            reused = error.get("type") == "idempotency_error"
-            field = "idempotency_key" if reused else error.get("param")
-            hint = (
-                "; use a new idempotency key for a different request"
-                if reused
-                else "; fix the input, the same request will fail again"
-            )
-            base = self.provider_error(ProviderError, response)
-            return InvalidRequest(
-                base.message + hint,
-                field=field if isinstance(field, str) else None,
-                provider=self.name,
-                vendor_code=base.vendor_code,
-                raw=base.raw,
-            )
+            if error.get("type") == "idempotency_error":
+                return self.invalid_request(
+                    response,
+                    field="idempotency_key",
+                    hint="use a new idempotency key for a different request",
+                )
+            param = error.get("param")
+            return self.invalid_request(response, field=param if isinstance(param, str) else None)
         return None
 
     # -- internals --------------------------------------------------------------------
@@ -201,23 +201,18 @@ class StripeProvider(HttpProvider):
         response = await self.request(
             "POST", path, content=form_body(params), headers=_FORM, idempotency_key=key
         )
-        return _json(response, self.name)
+        return self.json_object(response)
 
     def _unless_failed(self, intent: dict[str, Any], key: str) -> Payment:
         """The charged Payment; a PaymentIntent that came back failed raises PaymentDeclined."""
         payment = payment_from(intent, provider=self.name, idempotency_key=key)
         if payment.status is PaymentStatus.FAILED:
-            code = payment.failure_code or "card_declined"
-            raise PaymentDeclined(
-                f"stripe: payment {payment.id} declined ({code}): {payment.failure_message}",
-                provider=self.name,
-                decline_code=code,
-                vendor_code=code,
+            error = intent.get("last_payment_error") or {}
+            raise payment_declined(
+                payment,
+                vendor_code=vendor_decline(error.get("code"), error.get("decline_code")),
                 status=402,
-                raw={
-                    "payment_intent": payment.id,
-                    "last_payment_error": intent.get("last_payment_error"),
-                },
+                raw={"payment_intent": payment.id, "last_payment_error": error},
             )
         return payment
 
@@ -225,23 +220,6 @@ class StripeProvider(HttpProvider):
 def _intent_path(payment_id: str, action: str = "") -> str:
     path = f"/v1/payment_intents/{quote(payment_id, safe='')}"
     return f"{path}/{action}" if action else path
-
-
-def _json(response: httpx.Response, provider: str) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise ProviderError(
-            f"{provider}: expected a JSON object from {response.request.method} "
-            f"{response.request.url.path}, got {response.headers.get('content-type', 'no type')}",
-            provider=provider,
-            status=response.status_code,
-            retryable=False,
-            failover_safe=False,
-        )
-    return body
 
 
 def _error(response: httpx.Response) -> dict[str, Any]:

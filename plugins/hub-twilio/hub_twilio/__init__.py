@@ -15,7 +15,8 @@ _ENV_VARS = {
     "messaging_service_sid": "TWILIO_MESSAGING_SERVICE_SID",
 }
 # No "batch": Twilio has no batch send, so send_many is the hub's concurrent sends.
-_SENDING = frozenset({"media", "status_callback", "alphanumeric_sender"})
+# "sender_pool": with messaging_service_sid set, a message may leave the sender to Twilio.
+_SENDING = frozenset({"media", "status_callback", "alphanumeric_sender", "sender_pool"})
 _WEBHOOK = f"{_M}.webhooks:TwilioWebhooks"
 _EVENTS = (
     "sms.queued",

@@ -93,8 +93,10 @@ def message_form(
         form["MessagingServiceSid"] = service
     if "From" not in form and "MessagingServiceSid" not in form:
         raise InvalidRequest(
-            "Twilio needs a sender: pass sender= (a Twilio number or an alphanumeric id), or "
-            "set messaging_service_sid so Twilio picks one from the service's pool",
+            "Twilio needs a sender: pass sender= (a Twilio number or an alphanumeric id), set "
+            "HUB_SMS__DEFAULT_SENDER, or set TWILIO_MESSAGING_SERVICE_SID (or "
+            "provider_options['twilio']['messaging_service_sid']) so that Twilio picks one "
+            "from the Messaging Service's pool",
             field="sender",
             provider=provider,
         )

@@ -8,19 +8,12 @@ concurrent sends (the provider does not declare ``batch``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
 from hub.capabilities.sms import SmsMessage, SmsReceipt
-from hub.errors import (
-    AuthenticationError,
-    HubError,
-    InvalidRequest,
-    NotFound,
-    ProviderError,
-    RateLimited,
-)
+from hub.errors import AuthenticationError, HubError, NotFound, RateLimited
 from hub.http import HttpProvider
 from hub_twilio.errors import AUTHENTICATION, INVALID, NOT_FOUND, RATE_LIMITED
 from hub_twilio.mapping import message_form, receipt
@@ -59,22 +52,8 @@ class TwilioSmsProvider(HttpProvider):
         return receipt(self.name, message, idempotency_key, self.answer(response))
 
     def answer(self, response: httpx.Response) -> dict[str, Any]:
-        """A success's JSON object; a body that is not one is the vendor's fault, not ours."""
-        try:
-            data = response.json()
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
-            # Twilio said yes but not what it did: repeating could send twice.
-            raise ProviderError(
-                f"{self.name}: Twilio answered HTTP {response.status_code} without a JSON "
-                "object; check the Twilio console before repeating the call",
-                provider=self.name,
-                status=response.status_code,
-                retryable=False,
-                failover_safe=False,
-            )
-        return data
+        """A success's JSON object (see ``HttpProvider.json_object``); verify.py reads it too."""
+        return self.json_object(response)
 
     # -- Twilio's error body: {"code", "message", "more_info", "status"} -----------------
 
@@ -82,36 +61,21 @@ class TwilioSmsProvider(HttpProvider):
         code = _code(self.vendor_code(response))
         if code is not None and code in INVALID:
             field, hint = INVALID[code]
-            said = self.provider_error(ProviderError, response)
-            return InvalidRequest(
-                f"{said.message}; {hint}",
-                field=field,
-                provider=self.name,
-                vendor_code=said.vendor_code,
-                raw=said.raw,
-            )
+            return self.invalid_request(response, field=field, hint=hint)
         if code in RATE_LIMITED or response.status_code == 429:
             retryable = RATE_LIMITED.get(code, True) if code is not None else True
             later = None if retryable else "asking again now cannot help"
-            return _hinted(self.provider_error(RateLimited, response, retryable=retryable), later)
+            return self.provider_error(RateLimited, response, hint=later, retryable=retryable)
         if code == AUTHENTICATION:
-            return _hinted(
-                self.provider_error(AuthenticationError, response),
-                "check TWILIO_ACCOUNT_SID with TWILIO_AUTH_TOKEN, or the API key and its secret",
+            return self.provider_error(
+                AuthenticationError,
+                response,
+                hint="check TWILIO_ACCOUNT_SID with TWILIO_AUTH_TOKEN, or the API key and its "
+                "secret",
             )
         if code == NOT_FOUND:
             return self.provider_error(NotFound, response)
         return None  # the status decides (hub.http's defaults)
-
-
-E = TypeVar("E", bound=ProviderError)
-
-
-def _hinted(error: E, hint: str | None) -> E:
-    if hint:
-        error.message = f"{error.message}; {hint}"
-        error.args = (error.message,)
-    return error
 
 
 def _code(text: str | None) -> int | None:

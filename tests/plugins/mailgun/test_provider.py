@@ -168,13 +168,21 @@ async def test_rate_limit_headers_of_a_success_are_kept(
     assert receipt.raw["rate_limit"]["remaining"] == 299
 
 
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        ({"text": "<html>proxy page</html>"}, "without a JSON object"),
+        ({"json": {"message": "Queued. Thank you."}}, "without a message id"),
+    ],
+    ids=["html", "no-id"],
+)
 async def test_an_answer_without_an_id_is_not_taken_for_success(
-    httpx_mock: HTTPXMock, mailgun_hub: Callable[..., Hub]
+    httpx_mock: HTTPXMock, mailgun_hub: Callable[..., Hub], answer: dict[str, Any], problem: str
 ) -> None:
-    httpx_mock.add_response(url=US_URL, text="<html>proxy page</html>")
-    with pytest.raises(ProviderError, match="without a message id") as caught:
+    httpx_mock.add_response(url=US_URL, **answer)
+    with pytest.raises(ProviderError, match=problem) as caught:
         await mailgun_hub().email.send(message())
-    assert caught.value.failover_safe is False  # it may have been accepted
+    assert (caught.value.retryable, caught.value.failover_safe) == (False, False)
 
 
 # -- receipts and idempotency ------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from hub_paypal.mapping import _ISSUES, _PROCESSOR_CODES, amount_of
 from hub_paypal.provider import PayPalProvider
 from pytest_httpx import HTTPXMock
 
@@ -23,10 +24,12 @@ from hub import (
     OutcomeUnknown,
     PaymentDeclined,
     PaymentStatus,
+    ProviderError,
     RateLimited,
     Unavailable,
     UnsupportedFeature,
 )
+from hub.capabilities.payments import DECLINE_CODES
 from hub.http import override_transport
 from tests.plugins.paypal.stub import CLIENT_ID, CLIENT_SECRET, PayPalStub
 
@@ -533,6 +536,54 @@ async def test_a_declined_card_capture_is_a_decline_with_the_processor_code(
         )
     assert caught.value.decline_code == normalized
     assert caught.value.vendor_code == processor
+
+
+def test_every_paypal_decline_maps_into_the_hubs_vocabulary() -> None:
+    assert set(_ISSUES.values()) | set(_PROCESSOR_CODES.values()) <= set(DECLINE_CODES)
+
+
+@pytest.mark.parametrize(
+    ("amount", "expected"),
+    [
+        ({"currency_code": "EUR", "value": "0.00"}, (0, "EUR")),
+        ({"currency_code": "EUR", "value": "0"}, (0, "EUR")),
+        ({"currency_code": "usd", "value": "19.99"}, (1999, "USD")),
+        ({"currency_code": "HUF", "value": "1500"}, (150000, "HUF")),
+    ],
+)
+def test_paypal_amounts_are_read_as_minor_units_zero_included(
+    amount: dict[str, str], expected: tuple[int, str]
+) -> None:
+    assert amount_of(amount) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["1.5", "12.345", "lots", "Infinity", "1" * 33],
+    ids=["yen-fraction", "three-decimals", "not-a-number", "infinity", "too-long"],
+)
+def test_an_amount_paypal_should_not_send_is_its_fault_not_the_callers(value: str) -> None:
+    currency = "JPY" if value == "1.5" else "EUR"
+    with pytest.raises(ProviderError, match="paypal: expected") as caught:
+        amount_of({"currency_code": currency, "value": value})
+    assert not isinstance(caught.value, InvalidRequest)
+    assert (caught.value.retryable, caught.value.failover_safe) == (False, False)
+
+
+@pytest.mark.anyio
+async def test_the_paypal_debug_id_header_is_kept_as_the_request_id(
+    paypal_hub: Callable[..., Hub], httpx_mock: HTTPXMock
+) -> None:
+    token(httpx_mock)
+    httpx_mock.add_response(
+        method="GET",
+        status_code=500,
+        json=error(500, "INTERNAL_SERVER_ERROR"),
+        headers={"Paypal-Debug-Id": "f7c8b3a2e1d90"},
+    )
+    with pytest.raises(Unavailable) as caught:
+        await paypal_hub().payments.get(ORDER)
+    assert caught.value.raw["request_id"] == "f7c8b3a2e1d90"
 
 
 @pytest.mark.anyio

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 from hub_ses import _ENV_VARS
-from hub.aws import AWS_ENV_VARS
 
 from hub import Hub
+from hub.aws import AWS_ENV_VARS
 from hub.errors import ConfigurationError
 from hub.plugins import default_registry
 from tests.plugins.ses._support import CREDENTIALS, REGION, moto_sent

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 import pytest
-from hub_stripe.mapping import payment_from, to_stripe_amount
+from hub_stripe.mapping import _DECLINES, payment_from, to_stripe_amount
 from hub_stripe.settings import DEFAULT_API_VERSION
 from pytest_httpx import HTTPXMock
 
@@ -25,6 +25,7 @@ from hub import (
     RateLimited,
     Unavailable,
 )
+from hub.capabilities.payments import DECLINE_CODES
 from tests.plugins.stripe.stub import SECRET_KEY
 
 API = "https://api.stripe.com"
@@ -423,6 +424,28 @@ async def test_card_errors_are_declines_with_a_normalized_code_and_are_never_ret
     assert (error.retryable, error.failover_safe) == (False, False)
     assert "pi_3MtwBwLkdIwHu7ix28a3tqPa" in str(error)
     assert len(httpx_mock.get_requests()) == 1, "a decline must not be retried"
+
+
+@pytest.mark.parametrize(
+    ("decline_code", "normalized"),
+    [("insufficient_funds", "insufficient_funds"), ("do_not_honor", "card_declined")],
+)
+@pytest.mark.anyio
+async def test_a_payment_intent_that_comes_back_failed_is_a_decline_with_stripes_code(
+    stripe_hub: Callable[..., Hub], httpx_mock: HTTPXMock, decline_code: str, normalized: str
+) -> None:
+    failed = {"code": "card_declined", "decline_code": decline_code, "message": "Declined."}
+    httpx_mock.add_response(json=intent(last_payment_error=failed))
+    with pytest.raises(PaymentDeclined) as caught:
+        await stripe_hub().payments.charge(Money(1999, "EUR"), payment_method="pm_card_visa")
+    error = caught.value
+    assert (error.decline_code, error.vendor_code, error.status) == (normalized, decline_code, 402)
+    assert "pi_3MtwBwLkdIwHu7ix28a3tqPa" in str(error)
+    assert error.raw["last_payment_error"] == failed
+
+
+def test_every_stripe_decline_maps_into_the_hubs_vocabulary() -> None:
+    assert set(_DECLINES.values()) <= set(DECLINE_CODES)
 
 
 @pytest.mark.anyio

@@ -43,6 +43,7 @@ def test_both_providers_appear_in_hub_plugins_json() -> None:
         "media",
         "status_callback",
         "alphanumeric_sender",
+        "sender_pool",
     }
     assert "verification" in providers[("sms", "twilio_verify")]["features"]
     record = next(p for p in data["plugins"] if p["name"] == "twilio")

@@ -123,6 +123,30 @@ async def test_messaging_service_sends_with_the_service_and_counts_segments_itse
     assert receipt.segments == 2
 
 
+async def test_with_a_messaging_service_a_message_needs_no_sender(
+    mocked: FakeTwilio, twilio_hub: Callable[..., Hub]
+) -> None:
+    """Twilio declares "sender_pool": no sender and no default, the service picks one."""
+    hub = twilio_hub(messaging_service_sid=MESSAGING_SERVICE_SID)
+    receipt = await hub.sms.send("+14155550100", "hi")
+    pairs = dict(form_of(mocked.requests[0]))
+    assert pairs["MessagingServiceSid"] == MESSAGING_SERVICE_SID
+    assert "From" not in pairs
+    assert receipt.provider == "twilio"
+
+
+async def test_without_sender_or_messaging_service_twilio_says_how_to_configure_one(
+    mocked: FakeTwilio, twilio_hub: Callable[..., Hub]
+) -> None:
+    hub = twilio_hub()
+    with pytest.raises(InvalidRequest) as caught:
+        await hub.sms.send("+14155550100", "hi")
+    assert caught.value.field == "sender"
+    assert "TWILIO_MESSAGING_SERVICE_SID" in str(caught.value)
+    assert "HUB_SMS__DEFAULT_SENDER" in str(caught.value)
+    assert mocked.requests == [], "nothing may reach Twilio"
+
+
 async def test_per_message_service_option_overrides_the_setting(
     mocked: FakeTwilio, twilio_hub: Callable[..., Hub]
 ) -> None:
