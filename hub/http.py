@@ -64,12 +64,15 @@ __all__ = [
     "HttpProvider",
     "RateLimitInfo",
     "TransportOverride",
+    "body_chunks",
     "json_options",
     "open_client",
+    "open_stream",
     "override_transport",
     "parse_rate_limit",
     "parse_retry_after",
     "provider_http_settings",
+    "send_streamed",
     "transport_name",
     "transport_override",
 ]
@@ -533,3 +536,7 @@ def _find_text(body: Any, keys: Iterable[str]) -> str | None:
             if nested is not None:
                 return nested
     return None
+
+
+# Streamed bodies (downloads, uploads of large blocks), mapped at the same boundary.
+from hub._streams import body_chunks, open_stream, send_streamed  # noqa: E402

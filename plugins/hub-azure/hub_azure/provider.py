@@ -23,8 +23,8 @@ from hub.errors import (
     RateLimited,
     Timeout,
 )
-from hub.http import HttpProvider
-from hub_azure._streaming import body_chunks, open_stream, send
+from hub.http import HttpProvider, body_chunks, open_stream
+from hub.http import send_streamed as send
 from hub_azure.auth import SharedKeyAuth, sas_query
 from hub_azure.mapping import (
     Listed,

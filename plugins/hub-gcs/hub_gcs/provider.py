@@ -18,8 +18,8 @@ import httpx
 
 from hub.capabilities.storage import Method, ObjectInfo, PutReceipt
 from hub.errors import AuthenticationError, HubError, NotFound, ProviderError, RateLimited
-from hub.http import HttpProvider
-from hub_gcs._streaming import body_chunks, open_stream, send
+from hub.http import HttpProvider, body_chunks, open_stream
+from hub.http import send_streamed as send
 from hub_gcs.credentials import JWT_GRANT, AccessToken, TokenCache
 from hub_gcs.signing import signed_url
 from hub_gcs.upload import upload

@@ -8,23 +8,24 @@ maps failures exactly as ``request`` does: an unexpected status becomes the prov
 (its ``map_error`` hooks included) and a transport failure, on sending or while reading the
 body, a redacted ProviderError.
 
-It maps with ``HttpProvider.error_for`` and reaches into ``hub._http_errors``: the same
-file lives in hub-azure, and both belong in ``hub.http`` as ``HttpProvider.stream(...)``.
+Plugins import these from :mod:`hub.http` (storage vendors: Azure Blob, Google Cloud Storage).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from hub._http_errors import IDEMPOTENT_METHODS, scrub, transport_error
 from hub.errors import HubError
-from hub.http import HttpProvider
 
-__all__ = ["body_chunks", "open_stream", "send"]
+if TYPE_CHECKING:
+    from hub.http import HttpProvider
+
+__all__ = ["body_chunks", "open_stream", "send_streamed"]
 
 
 def _transport(provider: HttpProvider, method: str, exc: Exception) -> HubError:
@@ -66,7 +67,7 @@ async def open_stream(
         await response.aclose()
 
 
-async def send(
+async def send_streamed(
     provider: HttpProvider,
     method: str,
     url: str,
