@@ -220,3 +220,16 @@ def test_help_lists_every_command() -> None:
         "search",
     ):
         assert command in result.stdout
+
+
+def test_doctor_in_production_warns_about_unused_capabilities_but_passes() -> None:
+    """An app that only sends email is healthy; the other capabilities are merely reported."""
+    result = hub_cli(
+        "doctor",
+        env={"HUB_ENV": "production", "HUB_EMAIL__PROVIDER": "nope_in_prod"},
+    )
+    assert result.returncode == 1  # the configured capability is broken: a problem
+    healthy = CliRunner().invoke(app, ["doctor"], env={"HUB_ENV": "production"})
+    assert healthy.exit_code == 0, healthy.output
+    assert "not configured" in healthy.output
+    assert "HUB_PAYMENTS__PROVIDER" in healthy.output

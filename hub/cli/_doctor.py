@@ -14,6 +14,7 @@ class CapabilityRow:
     providers: list[str]
     settings: str
     ok: bool
+    note: str = ""
 
 
 @dataclass
@@ -48,6 +49,15 @@ def diagnose() -> DoctorReport:
     for capability in sorted(registry.capabilities):
         section = settings.capability(capability)
         chain = section.chain(settings.env)
+        if not chain:
+            # Not every app uses every capability: unconfigured is worth knowing, not a failure.
+            installed = ", ".join(registry.provider_names(capability))
+            report.warnings.append(
+                f"{capability}: not configured for HUB_ENV={settings.env.value} (calls would "
+                f"fail); set HUB_{capability.upper()}__PROVIDER to one of: {installed}"
+            )
+            report.rows.append(CapabilityRow(capability, [], "", True, "not configured"))
+            continue
         masked: dict[str, object] = {}
         try:
             for name in chain:

@@ -145,7 +145,13 @@ def doctor() -> None:
     for column in ("capability", "providers", "settings (secrets masked)", "status"):
         table.add_column(column, overflow="fold")
     for row in report.rows:
-        status = "[green]ok[/]" if row.ok else "[red]problem[/]"
+        status = (
+            f"[yellow]{row.note}[/]"
+            if row.note
+            else "[green]ok[/]"
+            if row.ok
+            else "[red]problem[/]"
+        )
         table.add_row(row.capability, " → ".join(row.providers) or "-", row.settings, status)
     out.print(table)
     for warning in report.warnings:
