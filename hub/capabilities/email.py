@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import mimetypes
 from collections.abc import Sequence
 from datetime import datetime
@@ -57,6 +58,15 @@ FEATURES = frozenset(
 RecipientStatus = Literal["queued", "sent", "rejected", "invalid", "failed", "unknown"]
 
 
+@functools.lru_cache(maxsize=4096)
+def _normalized_email(value: str) -> str:
+    """email-validator's normalized form, cached: the same addresses recur on every send."""
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"{value!r} is not a valid email address: {exc}") from None
+
+
 class Address(BaseModel):
     """An address with an optional display name; ``"Ada <ada@example.com>"`` parses too."""
 
@@ -78,10 +88,7 @@ class Address(BaseModel):
     @field_validator("email")
     @classmethod
     def _valid_email(cls, value: str) -> str:
-        try:
-            return validate_email(value, check_deliverability=False).normalized
-        except EmailNotValidError as exc:
-            raise ValueError(f"{value!r} is not a valid email address: {exc}") from None
+        return _normalized_email(value)
 
     @field_validator("name")
     @classmethod
@@ -260,6 +267,7 @@ class EmailService(Service[EmailProvider]):
     """``hub.email``: validates, fills the default sender, and sends through the pipeline."""
 
     capability = "email"
+    _default_from: Address | None = None
 
     async def send(
         self,
@@ -276,7 +284,8 @@ class EmailService(Service[EmailProvider]):
             "send",
             lambda provider: provider.send(msg, idempotency_key=key),
             idempotency_key=key,
-            remember_key=True,
+            # Only a caller's own key can come back; remembering generated ones is pure cost.
+            remember_key=idempotency_key is not None,
             result_type=EmailReceipt,
             features=msg.required_features(),
         )
@@ -320,9 +329,9 @@ class EmailService(Service[EmailProvider]):
                     "or set HUB_EMAIL__DEFAULT_FROM",
                     field="from",
                 )
-            msg = msg.model_copy(
-                update={"from_": parse_input(Address, default_from, what="default_from")}
-            )
+            if self._default_from is None:  # parsed once, not on every send
+                self._default_from = parse_input(Address, default_from, what="default_from")
+            msg = msg.model_copy(update={"from_": self._default_from})
         return msg
 
     @property

@@ -197,7 +197,8 @@ class SmsService(Service[SmsProvider]):
             "send",
             lambda provider: provider.send(msg, idempotency_key=key),
             idempotency_key=key,
-            remember_key=True,
+            # Only a caller's own key can come back; remembering generated ones is pure cost.
+            remember_key=idempotency_key is not None,
             result_type=SmsReceipt,
             features=msg.required_features(),
         )
