@@ -196,7 +196,7 @@ def throughput_targets(rows: list[Result]) -> list[Target]:
                 Target(
                     f"send_many of {r['recipients']:,} vs hub.email.send at C=200, {latency:g} ms",
                     "≥ 50x",
-                    f"{value:.0f}x",
+                    f"{value:.1f}x",
                     value >= 50,
                 )
             )
