@@ -51,7 +51,7 @@ import tempfile
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal, TypeAlias, TypedDict, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypedDict, cast
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import anyio.to_thread
@@ -68,11 +68,17 @@ from hub._redact import (
 )
 from hub.errors import ConfigurationError
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from hub.core import Hub
+
 __all__ = [
     "CassetteMismatch",
     "CassetteTransport",
     "Mode",
     "activate",
+    "cassette_hub",
     "current_cassette",
     "use_cassette",
 ]
@@ -587,3 +593,36 @@ def _differences(recorded: RecordedRequest, got: RecordedRequest) -> tuple[int, 
     if len(notes) > _MAX_NOTES:
         notes = [*notes[:_MAX_NOTES], f"... and {len(notes) - _MAX_NOTES} more differences"]
     return score, notes
+
+
+@contextlib.asynccontextmanager
+async def cassette_hub(
+    path: str | os.PathLike[str],
+    *,
+    mode: Mode,
+    settings: dict[str, Any],
+    documented: Callable[[httpx.Request], httpx.Response],
+    live_secret: str | None = None,
+) -> AsyncIterator[tuple[Hub, CassetteTransport]]:
+    """A hub built from ``settings`` whose every HTTP request goes through the cassette.
+
+    Recording reaches the real vendor only with a live credential (``live_secret``, redacted
+    from the file); otherwise it records the vendor's documented answers from ``documented``,
+    which is how documentation-built cassettes are made on a machine without the vendor.
+    """
+    from hub.core import Hub
+    from hub.http import override_transport
+
+    recording_live = live_secret is not None and mode != "none"
+    cassette = CassetteTransport(
+        path,
+        mode=mode,
+        inner=None if recording_live else httpx.MockTransport(documented),
+        secrets=[live_secret] if live_secret else [],
+    )
+    try:
+        with override_transport(cassette):
+            async with Hub.from_settings(**settings) as hub:
+                yield hub, cassette
+    finally:
+        await cassette.aclose()

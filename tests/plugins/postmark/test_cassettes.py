@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, cast
 
@@ -20,8 +19,8 @@ import httpx
 import pytest
 
 from hub.core import Hub
-from hub.http import override_transport
 from hub.testing.cassettes import CassetteTransport, Mode
+from hub.testing.cassettes import cassette_hub as shared_cassette_hub
 
 pytestmark = [pytest.mark.anyio]
 
@@ -62,18 +61,10 @@ def documented(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, json=result(0, body))
 
 
-@asynccontextmanager
-async def cassette_hub(
+def cassette_hub(
     name: str, mode: Mode, tmp_path: Path
-) -> AsyncIterator[tuple[Hub, CassetteTransport]]:
+) -> AbstractAsyncContextManager[tuple[Hub, CassetteTransport]]:
     """A Postmark hub whose HTTP goes through ``cassettes/postmark/<name>.json``."""
-    recording_live = _LIVE_TOKEN is not None and mode != "none"
-    cassette = CassetteTransport(
-        CASSETTES / f"{name}.json",
-        mode=mode,
-        inner=None if recording_live else httpx.MockTransport(documented),
-        secrets=[_LIVE_TOKEN] if _LIVE_TOKEN else [],
-    )
     settings: dict[str, Any] = {
         "env": "test",
         "data_dir": tmp_path,
@@ -84,12 +75,13 @@ async def cassette_hub(
             "postmark": {"server_token": _LIVE_TOKEN or "POSTMARK_API_TEST"},
         },
     }
-    try:
-        with override_transport(cassette):
-            async with Hub.from_settings(**settings) as hub:
-                yield hub, cassette
-    finally:
-        await cassette.aclose()
+    return shared_cassette_hub(
+        CASSETTES / f"{name}.json",
+        mode=mode,
+        settings=settings,
+        documented=documented,
+        live_secret=_LIVE_TOKEN,
+    )
 
 
 @pytest.fixture

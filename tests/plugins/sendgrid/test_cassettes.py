@@ -9,8 +9,7 @@ the same tests record against the real API instead; see plugins/hub-sendgrid/REA
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, cast
 
@@ -19,8 +18,8 @@ import pytest
 
 from hub.capabilities.email import EmailReceipt
 from hub.core import Hub
-from hub.http import override_transport
 from hub.testing.cassettes import CassetteTransport, Mode
+from hub.testing.cassettes import cassette_hub as shared_cassette_hub
 
 pytestmark = [pytest.mark.anyio]
 
@@ -43,18 +42,10 @@ def documented(request: httpx.Request) -> httpx.Response:
     return httpx.Response(202, headers={"Server": "nginx", "X-Message-Id": _DOCUMENTED_ID})
 
 
-@asynccontextmanager
-async def cassette_hub(
+def cassette_hub(
     name: str, mode: Mode, tmp_path: Path
-) -> AsyncIterator[tuple[Hub, CassetteTransport]]:
+) -> AbstractAsyncContextManager[tuple[Hub, CassetteTransport]]:
     """A SendGrid hub whose HTTP goes through ``cassettes/sendgrid/<name>.json``."""
-    recording_live = _LIVE_KEY is not None and mode != "none"
-    cassette = CassetteTransport(
-        CASSETTES / f"{name}.json",
-        mode=mode,
-        inner=None if recording_live else httpx.MockTransport(documented),
-        secrets=[_LIVE_KEY] if _LIVE_KEY else [],
-    )
     settings: dict[str, Any] = {
         "env": "test",
         "data_dir": tmp_path,
@@ -65,12 +56,13 @@ async def cassette_hub(
             "sendgrid": {"api_key": _LIVE_KEY or "SG.replay-only-key"},
         },
     }
-    try:
-        with override_transport(cassette):
-            async with Hub.from_settings(**settings) as hub:
-                yield hub, cassette
-    finally:
-        await cassette.aclose()
+    return shared_cassette_hub(
+        CASSETTES / f"{name}.json",
+        mode=mode,
+        settings=settings,
+        documented=documented,
+        live_secret=_LIVE_KEY,
+    )
 
 
 @pytest.fixture
