@@ -496,6 +496,8 @@ def json_options(
     field): an option may not override one. Options must be JSON data. Either mistake is an
     InvalidRequest naming the option.
     """
+    if not options:  # the usual case, checked on every message of a batch
+        return {}
     for key in options:
         if key in mapped:
             raise InvalidRequest(

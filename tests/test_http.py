@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import socket
 import sys
@@ -463,6 +464,73 @@ async def test_real_transports_map_failures_alike(
             assert error.failover_safe is failover_safe
             assert error.retryable  # a GET may always be repeated
         assert transport_name(provider.client) == transport
+
+
+@contextlib.asynccontextmanager
+async def echo_server() -> AsyncIterator[str]:
+    """Answers each request with what it received, as JSON; gzip-encoded under ``/gzip``."""
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(SocketAttribute.local_port)  # noqa: S610 (anyio, not Django)
+
+    async def handle(stream: anyio.abc.SocketStream) -> None:
+        async with stream:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += await stream.receive()
+            head, _, body = data.partition(b"\r\n\r\n")
+            request_line, *lines = head.decode().split("\r\n")
+            headers = dict(line.lower().split(": ", 1) for line in lines)
+            while len(body) < int(headers.get("content-length", "0")):
+                body += await stream.receive()
+            method, path, _ = request_line.split(" ")
+            echo = {"method": method, "path": path, "body": body.decode(), "headers": headers}
+            answer = json.dumps(echo).encode()
+            extra = b""
+            if path == "/gzip":
+                answer, extra = gzip.compress(answer), b"Content-Encoding: gzip\r\n"
+            await stream.send(
+                b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nX-Request-Id: r1\r\n"
+                + extra
+                + f"Content-Length: {len(answer)}\r\n\r\n".encode()
+                + answer
+            )
+
+    async with listener, anyio.create_task_group() as tasks:
+        tasks.start_soon(listener.serve, handle)
+        yield f"http://127.0.0.1:{port}"
+        tasks.cancel_scope.cancel()
+
+
+@pytest.mark.parametrize("path", ["/echo", "/gzip"])
+async def test_both_transports_send_and_read_the_same(path: str) -> None:
+    """The aiohttp fast lane sends the bytes httpx would and answers an equal response."""
+    pytest.importorskip("httpx_aiohttp")
+    seen: dict[str, tuple[Any, ...]] = {}
+    payload = {"to": "zoë@example.com", "n": [1, 2.5, None], "nested": {"ok": True}}
+    async with echo_server() as url:
+        for transport in ("aiohttp", "httpx"):
+            section = {"base_url": url, "http": {"transport": transport}}
+            async with make_hub(section=section) as h:
+                provider = cast(AcmeEmail, h.email.provider)
+                response = await provider.request(
+                    "POST", path, json=payload, headers={"X-Trace": "t1"}, expected=(201,)
+                )
+                assert transport_name(provider.client) == transport
+                echo = response.json()
+                sent = {k: v for k, v in echo["headers"].items() if k.startswith(("content", "x-"))}
+                seen[transport] = (
+                    echo["method"],
+                    echo["path"],
+                    echo["body"],
+                    sent,
+                    response.headers["x-request-id"],
+                    response.request.method,
+                    str(response.request.url),
+                    json.loads(response.request.content),
+                    response.is_closed,
+                )
+                assert json.loads(echo["body"]) == payload
+    assert seen["aiohttp"] == seen["httpx"]
 
 
 # -- redaction -----------------------------------------------------------------------------

@@ -151,6 +151,7 @@ async def test_receipt_reports_the_attempts_it_took() -> None:
 # -- timeouts ---------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])
 async def test_attempt_timeout_raises_a_hub_timeout() -> None:
     email = email_section(timeout={"attempt": 0.05}, retry={"attempts": 1})
     async with make_hub(email=email) as h:
@@ -159,6 +160,28 @@ async def test_attempt_timeout_raises_a_hub_timeout() -> None:
             await send(h)
     assert caught.value.provider == "fake"
     assert "0.05s" in str(caught.value)
+
+
+async def test_a_providers_own_timeout_error_is_not_the_attempt_timeout() -> None:
+    """A TimeoutError raised inside the attempt is the provider's, not the hub's timeout."""
+    async with make_hub(email=email_section(retry={"attempts": 1})) as h:
+        provider = fake(h)
+
+        async def raising(message: EmailMessage, *, idempotency_key: str) -> EmailReceipt:
+            raise TimeoutError("the vendor library's own timeout")
+
+        provider.send = raising  # type: ignore[method-assign]
+        with pytest.raises(TimeoutError, match="vendor library's own"):
+            await send(h)
+
+
+async def test_an_outer_cancel_scope_still_cancels_an_attempt() -> None:
+    """The caller's own deadline ends the call as a cancellation, not as a hub Timeout."""
+    async with make_hub() as h:
+        fake(h).faults.latency = 5.0
+        with anyio.move_on_after(0.05) as outer:
+            await send(h)
+    assert outer.cancelled_caught
 
 
 async def test_total_deadline_bounds_all_attempts() -> None:

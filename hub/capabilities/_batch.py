@@ -8,15 +8,18 @@ without vendor idempotency), the batch path claims each message's key through th
 :class:`~hub.resilience.idempotency.IdempotencyGuard` record a single ``send`` uses (scope
 ``"<capability>.send"``): a key answered before is replayed without sending, and each message
 the batch delivered is remembered under its own key, so repeating the ``send_many`` (or a
-``send`` with one of its keys) sends nothing twice.
+``send`` with one of its keys) sends nothing twice. Keys the hub generated (the caller passed
+none) cannot come back, so they are neither claimed nor remembered, as for a single ``send``.
 
 Vendor plugins build their ``send_many`` on :func:`prepare_each` and :func:`send_chunks`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import typing
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
@@ -30,7 +33,7 @@ if TYPE_CHECKING:
     from hub.capabilities._service import Service
     from hub.resilience.idempotency import IdempotencyGuard
 
-__all__ = ["SendResult", "prepare_each", "send_chunks", "send_many"]
+__all__ = ["SendResult", "gc_paused", "prepare_each", "send_chunks", "send_many"]
 
 M = TypeVar("M")
 P = TypeVar("P")
@@ -52,6 +55,25 @@ class SendResult(BaseModel, Generic[R]):
         return self.receipt is not None
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Hold off Python's cyclic garbage collector for a synchronous burst of allocations.
+
+    A batch builds tens of thousands of objects (models, dicts) that all outlive the loop;
+    each collection the burst triggers walks them, and the whole heap, to free nothing:
+    measured on 10,000 messages, two thirds of ``send_many``'s time went to collections. The
+    collector runs as usual after the block (it is left disabled if the app disabled it).
+    Use it only around code that does not await: other tasks must not run with it paused.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 # -- the vendor side: a plugin's send_many ------------------------------------------------
 
 
@@ -62,11 +84,12 @@ def prepare_each(
     InvalidRequest of each one the vendor cannot take (its result; the others still go)."""
     ready: list[tuple[int, P]] = []
     refused: dict[int, HubError] = {}
-    for index, message in enumerate(messages):
-        try:
-            ready.append((index, prepare(message)))
-        except InvalidRequest as exc:
-            refused[index] = exc
+    with gc_paused():
+        for index, message in enumerate(messages):
+            try:
+                ready.append((index, prepare(message)))
+            except InvalidRequest as exc:
+                refused[index] = exc
     return ready, refused
 
 
@@ -151,18 +174,22 @@ async def send_many(
             field="idempotency_keys",
         )
     keys = list(idempotency_keys or [new_idempotency_key() for _ in messages])
-    _distinct(keys)
+    if idempotency_keys is not None:
+        _distinct(keys)
     results: list[SendResult[R] | None] = [None] * len(messages)
     ready: list[tuple[int, M]] = []
-    for index, message in enumerate(messages):
-        try:
-            ready.append((index, prepare(message)))
-        except InvalidRequest as exc:
-            results[index] = SendResult[R](index=index, error=exc)
-    needed: set[str] = set().union(*(features(m) for _, m in ready))
+    with gc_paused():
+        for index, message in enumerate(messages):
+            try:
+                ready.append((index, prepare(message)))
+            except InvalidRequest as exc:
+                results[index] = SendResult[R](index=index, error=exc)
+        needed: set[str] = set().union(*(features(m) for _, m in ready))
     primary = service._providers[0].spec.features
     if ready and {"batch", *needed} <= primary:
-        batch = _Batch[M, R](service, keys, {"batch", *needed}, results)
+        # Only a caller's own keys can come back: claiming generated ones is pure cost.
+        remember = idempotency_keys is not None
+        batch = _Batch[M, R](service, keys, {"batch", *needed}, results, remember=remember)
         await batch.run(ready)
     else:
         await _each(ready, keys, send, concurrency, results)
@@ -191,15 +218,18 @@ class _Batch(Generic[M, R]):
         keys: list[str],
         features: set[str],
         results: list[SendResult[R] | None],
+        *,
+        remember: bool,
     ) -> None:
         self.service = service
         self.keys = keys
         self.features = features
         self.results = results
+        self.remember = remember
 
     async def run(self, ready: list[tuple[int, M]]) -> None:
-        guard = self._guard()
-        if guard is None:  # every provider the batch may reach honours the keys itself
+        guard = self._guard() if self.remember else None
+        if guard is None:  # keys nobody can repeat, or every provider honours keys itself
             self._record(await self._send(ready))
             return
         await self._claimed(guard, ready)
@@ -236,11 +266,13 @@ class _Batch(Generic[M, R]):
         return {index: outcome for (index, _), outcome in zip(ready, outcomes, strict=True)}
 
     def _record(self, outcomes: Mapping[int, R | HubError]) -> None:
-        for index, outcome in outcomes.items():
-            if isinstance(outcome, HubError):
-                self.results[index] = SendResult[R](index=index, error=outcome)
-            else:
-                self.results[index] = SendResult[R](index=index, receipt=outcome)
+        result: type[SendResult[Any]] = SendResult[Any]  # parametrized once, not per message
+        with gc_paused():
+            for index, outcome in outcomes.items():
+                if isinstance(outcome, HubError):
+                    self.results[index] = result(index=index, error=outcome)
+                else:
+                    self.results[index] = result(index=index, receipt=outcome)
 
     async def _claimed(self, guard: IdempotencyGuard, ready: list[tuple[int, M]]) -> None:
         """Each message through ``guard.run`` under its own key, as ``send`` would go.

@@ -7,13 +7,13 @@ Capabilities never import one another; they all import this.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from hub.capabilities._models import new_id
 from hub.errors import UnsupportedFeature
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ R = TypeVar("R")
 
 def new_idempotency_key() -> str:
     """A fresh key, fixed before the first attempt and reused by every retry."""
-    return uuid.uuid4().hex
+    return new_id()
 
 
 @dataclass(slots=True)

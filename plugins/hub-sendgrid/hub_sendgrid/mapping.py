@@ -98,8 +98,13 @@ class MailParts:
         return len(self.addresses)
 
     def batch_key(self) -> str:
-        """Equal for messages that may share one request."""
-        return json.dumps(self.shared, sort_keys=True, separators=(",", ":"))
+        """Equal for messages that may share one request.
+
+        ``repr`` of the JSON data, not ``json.dumps``: half the cost, paid per message of a
+        batch. ``split_message`` fills ``shared`` in a fixed order, so equal messages give
+        equal keys (provider options given in another order only split a batch in two).
+        """
+        return repr(self.shared)
 
 
 def mail_body(parts: Sequence[MailParts]) -> dict[str, Any]:

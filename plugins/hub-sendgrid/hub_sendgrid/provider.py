@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from hub.capabilities._batch import prepare_each, send_chunks
+from hub.capabilities._batch import gc_paused, prepare_each, send_chunks
 from hub.capabilities.email import EmailMessage, EmailReceipt, RecipientResult
 from hub.errors import HubError
 from hub.http import HttpProvider
@@ -78,6 +78,17 @@ class SendGridEmailProvider(HttpProvider):
         response = await self.request("POST", _PATH, json=mail_body(parts), expected=(200, 202))
         message_id = response.headers.get("x-message-id")
         several = len(messages) > 1 and message_id is not None
+        with gc_paused():  # up to 1,000 receipts that all live on
+            return self._receipts(messages, keys, response.status_code, message_id, several)
+
+    def _receipts(
+        self,
+        messages: list[EmailMessage],
+        keys: list[str],
+        status: int,
+        message_id: str | None,
+        several: bool,
+    ) -> list[EmailReceipt]:
         return [
             EmailReceipt(
                 provider=self.name,
@@ -88,7 +99,7 @@ class SendGridEmailProvider(HttpProvider):
                     for address in message.recipients
                 ],
                 raw={
-                    "status": response.status_code,
+                    "status": status,
                     "x_message_id": message_id,
                     "personalization": n,
                 },
