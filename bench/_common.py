@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "BATCHES",
     "BENCH_DIR",
     "RESULT_PREFIX",
     "ROOT",
@@ -35,6 +36,9 @@ __all__ = [
     "percentile",
     "start_vendor",
 ]
+
+#: Scenarios of many recipients in one call (``--n`` recipients, ``--rounds`` calls).
+BATCHES = ("send_many", "send_bulk")
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent

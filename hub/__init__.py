@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from hub._runtime import ProviderContext
     from hub.capabilities._batch import SendResult
+    from hub.capabilities._email_bulk import BulkFailure, BulkRecipient, BulkResult
     from hub.capabilities._models import Receipt
     from hub.capabilities.email import (
         Address,
@@ -81,6 +82,9 @@ __all__ = [
     "Address",
     "Attachment",
     "AuthenticationError",
+    "BulkFailure",
+    "BulkRecipient",
+    "BulkResult",
     "CapabilitySpec",
     "CircuitOpen",
     "ConfigurationError",
@@ -143,6 +147,7 @@ _LAZY: dict[str, str] = {
         "hub.capabilities.sms",
     ),
     "SendResult": "hub.capabilities._batch",
+    **dict.fromkeys(["BulkFailure", "BulkRecipient", "BulkResult"], "hub.capabilities._email_bulk"),
     **dict.fromkeys(["Hit", "IndexResult", "SearchResults"], "hub.capabilities.search"),
     **dict.fromkeys(["ObjectInfo", "PutReceipt"], "hub.capabilities.storage"),
     **dict.fromkeys(

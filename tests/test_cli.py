@@ -83,6 +83,28 @@ def test_doctor_masks_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "c2VjcmV0LXZhbHVl" not in result.output
 
 
+def test_email_send_bulk_sends_each_line_and_reports_failures(tmp_path: Path) -> None:
+    listing = tmp_path / "subscribers.txt"
+    listing.write_text("# spring list\nada@example.com\n\nGrace <grace@example.com>\nnope\n")
+    args = ["email", "send-bulk", "-r", str(listing), "--from", "shop@example.com"]
+    result = CliRunner().invoke(app, [*args, "-s", "News", "--text", "Hello"])
+    assert result.exit_code == 1  # one recipient failed: scripts notice
+    summary = json.loads(result.stdout[result.stdout.index("{") :])
+    assert summary["sent"] == 2
+    assert [(f["index"], f["email"]) for f in summary["failures"]] == [(2, "nope")]
+    assert len(list(Path(".hub/outbox").glob("*.eml"))) == 2
+
+    piped = CliRunner().invoke(
+        app, [*args[:2], "-r", "-", "--from", "shop@example.com", "--text", "Hi"], input="b@x.org\n"
+    )
+    assert piped.exit_code == 0, piped.output
+    args = ["email", "send-bulk", "-r", str(tmp_path / "none.txt"), "--text", "x"]
+    missing = hub_cli(*args, env={"COLUMNS": "300"})
+    assert missing.returncode == 2
+    assert "is not a file" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
 def test_email_send_and_bad_address_without_traceback() -> None:
     ok = CliRunner().invoke(
         app,

@@ -43,7 +43,8 @@ def parse_input(model: type[M], data: Any, *, what: str) -> M:
         problems = []
         first_field: str | None = None
         for error in exc.errors():
-            location = ".".join(str(part) for part in error["loc"]) or what
-            first_field = first_field or location
-            problems.append(f"{location}: {error['msg']}")
+            location = ".".join(str(part) for part in error["loc"])
+            first_field = first_field or location or what
+            said = error["msg"].removeprefix("Value error, ")  # our validators' own words
+            problems.append(f"{location}: {said}" if location else said)
         raise InvalidRequest(f"invalid {what}: " + "; ".join(problems), field=first_field) from None

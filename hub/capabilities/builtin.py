@@ -17,6 +17,7 @@ _EMAIL = frozenset(
         "metadata",
         "custom_headers",
         "batch",
+        "bulk",
         "scheduled_send",
         "idempotency",
     }

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from email.utils import formataddr, parseaddr
 from pathlib import Path
-from typing import Any, Literal, Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, Self, runtime_checkable
 
 import anyio
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
@@ -27,6 +27,9 @@ from hub.capabilities._batch import SendResult, send_many
 from hub.capabilities._models import Receipt, parse_input
 from hub.capabilities._service import Service, new_idempotency_key
 from hub.errors import HubError, InvalidRequest
+
+if TYPE_CHECKING:
+    from hub.capabilities._email_bulk import BulkRecipient, BulkResult
 
 __all__ = [
     "FEATURES",
@@ -53,6 +56,7 @@ FEATURES = frozenset(
         "batch",
         "scheduled_send",
         "idempotency",
+        "bulk",
     }
 )
 
@@ -300,6 +304,24 @@ class BatchEmailProvider(EmailProvider, Protocol):
     ) -> list[EmailReceipt | HubError]: ...
 
 
+class BulkEmailProvider(EmailProvider, Protocol):
+    """A provider with the ``bulk`` feature: one message, a copy per recipient."""
+
+    async def send_bulk(
+        self,
+        message: EmailMessage,
+        recipients: Sequence[BulkRecipient],
+        *,
+        idempotency_key: str,
+        concurrency: int,
+    ) -> list[EmailReceipt | HubError]:
+        """One outcome per recipient, in order: the receipt of the request that carried them
+        (shared by that request's recipients) or its error. ``message.to`` is empty. Until a
+        request has succeeded, an error that allows a retry or failover is raised instead
+        (:func:`hub.capabilities._batch.send_chunks` does both)."""
+        ...
+
+
 class EmailService(Service[EmailProvider]):
     """``hub.email``: validates, fills the default sender, and sends through the pipeline."""
 
@@ -350,6 +372,70 @@ class EmailService(Service[EmailProvider]):
             idempotency_keys=idempotency_keys,
         )
 
+    async def send_bulk(
+        self,
+        message: dict[str, Any] | None = None,
+        /,
+        *,
+        recipients: Sequence[str | Address | BulkRecipient | dict[str, Any]],
+        idempotency_key: str | None = None,
+        concurrency: int = 4,
+        **fields: Any,
+    ) -> BulkResult:
+        """Send one message to each recipient separately: their own copy, nobody sees the
+        others; a ``BulkRecipient`` adds their own template data and metadata.
+
+        The message is keyword fields (or a dict) without to/cc/bcc. Never raises for one
+        recipient: invalid or failed ones are the result's ``failures``. Providers with the
+        ``bulk`` feature pack recipients into few requests (``concurrency`` at once); others
+        get one message per recipient through ``send_many``. With ``idempotency_key`` the
+        whole call is safe to repeat.
+        """
+        from hub.capabilities import _email_bulk as bulk
+
+        if concurrency < 1:
+            raise InvalidRequest("concurrency must be at least 1", field="concurrency")
+        data = _bulk_message(message, fields)
+        ready, refused = bulk.prepare_recipients(recipients)
+        if not ready:
+            return bulk.BulkResult(failures=refused)
+        first = ready[0][1]
+        stand_in = Address(email=first.email, name=first.name)  # the model needs a recipient
+        template = self._prepare({**data, "to": [stand_in]}, {}).model_copy(update={"to": []})
+        needed = template.required_features()
+        if any(r.template_data for _, r in ready) and not template.template_id:
+            raise InvalidRequest(
+                "recipients carry template_data but the message has no template_id to fill",
+                field="template_id",
+            )
+        if any(r.metadata for _, r in ready):
+            needed.add("metadata")
+        key = idempotency_key or new_idempotency_key()
+        if {"bulk", *needed} <= self._providers[0].spec.features:
+            chosen = [recipient for _, recipient in ready]
+
+            async def invoke(provider: Any) -> BulkResult:
+                outcomes = await provider.send_bulk(
+                    template, chosen, idempotency_key=key, concurrency=concurrency
+                )
+                return bulk.result_of(ready, outcomes, refused)
+
+            try:
+                return await self._call(
+                    "send_bulk",
+                    invoke,
+                    idempotency_key=key,
+                    remember_key=idempotency_key is not None,
+                    result_type=bulk.BulkResult,
+                    features={"bulk", *needed},
+                )
+            except HubError as exc:  # nothing was sent: every recipient failed alike
+                return bulk.result_of(ready, [exc] * len(ready), refused)
+        messages = [_copy_for(template, recipient) for _, recipient in ready]
+        keys = [f"{key}.{index}" for index, _ in ready] if idempotency_key else None
+        results = await self.send_many(messages, concurrency=concurrency, idempotency_keys=keys)
+        return bulk.result_of_each(ready, results, refused)
+
     def _prepare(
         self, message: EmailMessage | dict[str, Any] | None, fields: dict[str, Any]
     ) -> EmailMessage:
@@ -393,3 +479,35 @@ class EmailService(Service[EmailProvider]):
         if outbox is None:
             raise AttributeError(f"email provider {self.providers[0]!r} keeps no outbox")
         return list(outbox)
+
+
+def _bulk_message(message: dict[str, Any] | None, fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a bulk send's message, refusing recipients in it."""
+    if isinstance(message, EmailMessage):
+        raise InvalidRequest(
+            "send_bulk takes the message as keyword fields or a dict without to/cc/bcc (an "
+            "EmailMessage always has recipients); pass the addresses as recipients=",
+            field="message",
+        )
+    if message is not None and fields:
+        raise InvalidRequest("pass either a message dict or keyword fields, not both")
+    data = dict(fields if message is None else message)
+    for name in ("to", "cc", "bcc"):
+        if data.get(name):
+            raise InvalidRequest(
+                f"send_bulk sends each recipient their own copy: leave {name!r} out of the "
+                "message and pass the addresses as recipients=",
+                field=name,
+            )
+        data.pop(name, None)
+    return data
+
+
+def _copy_for(template: EmailMessage, recipient: BulkRecipient) -> EmailMessage:
+    """The message one recipient gets, for providers without the ``bulk`` feature."""
+    update: dict[str, Any] = {"to": [Address(email=recipient.email, name=recipient.name)]}
+    if recipient.template_data:
+        update["template_data"] = {**template.template_data, **recipient.template_data}
+    if recipient.metadata:
+        update["metadata"] = {**template.metadata, **recipient.metadata}
+    return template.model_copy(update=update)

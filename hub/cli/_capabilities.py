@@ -85,6 +85,69 @@ def email_send(
     _run(send)
 
 
+@email_app.command("send-bulk")
+def email_send_bulk(
+    recipients: str = typer.Option(
+        ...,
+        "--recipients",
+        "-r",
+        help="file with one address per line ('-': standard input); blank lines and # skipped",
+    ),
+    subject: str = typer.Option("", "--subject", "-s"),
+    text: str | None = typer.Option(None, "--text", help="plain-text body"),
+    html: str | None = typer.Option(None, "--html", help="HTML body"),
+    sender: str | None = typer.Option(None, "--from", help="sender (default: email.default_from)"),
+    template_id: str | None = typer.Option(None, "--template-id"),
+    tag: list[str] = typer.Option([], "--tag"),
+    key: str | None = typer.Option(
+        None, "--idempotency-key", help="makes the whole send safe to run again"
+    ),
+    provider: str | None = PROVIDER,
+) -> None:
+    """Send one message to each recipient separately (exit 1 if any failed)."""
+    addresses = _addresses(recipients)
+
+    async def send() -> None:
+        fields: dict[str, Any] = {"subject": subject, "text": text, "html": html, "tags": tag}
+        if sender:
+            fields["from"] = sender
+        if template_id:
+            fields["template_id"] = template_id
+        async with open_hub("email", provider) as hub:
+            result = await hub.email.send_bulk(fields, recipients=addresses, idempotency_key=key)
+        summary = {
+            "sent": result.sent,
+            "requests": [receipt.provider_message_id for receipt in result.receipts],
+            "failures": [failure.model_dump() for failure in result.failures],
+        }
+        out.print_json(json.dumps(summary))
+        if result.failures:
+            raise typer.Exit(1)
+
+    _run(send)
+
+
+def _addresses(source: str) -> list[str]:
+    """The addresses of a recipients file (or standard input), one per line."""
+    import sys
+
+    if source == "-":
+        lines = sys.stdin.read().splitlines()
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise typer.BadParameter(
+                f"{source} is not a file; give a file with one address per line, or - for "
+                "standard input",
+                param_hint="--recipients",
+            )
+        lines = path.read_text(encoding="utf-8").splitlines()
+    found = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    if not found:
+        raise typer.BadParameter(f"{source} holds no address", param_hint="--recipients")
+    return found
+
+
 # -- sms --------------------------------------------------------------------------------------
 
 

@@ -27,6 +27,7 @@ def hub_providers() -> list[ProviderSpec]:
                     "metadata",
                     "custom_headers",
                     "batch",
+                    "bulk",
                     "scheduled_send",
                 }
             ),

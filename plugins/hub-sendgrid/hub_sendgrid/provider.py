@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from hub.capabilities._batch import gc_paused, prepare_each, send_chunks
-from hub.capabilities.email import EmailMessage, EmailReceipt, RecipientResult
+from hub.capabilities.email import Address, EmailMessage, EmailReceipt, RecipientResult
 from hub.errors import HubError
 from hub.http import HttpProvider
 from hub_sendgrid.mapping import MAX_RECIPIENTS, MailParts, hub_field, mail_body, split_message
@@ -28,6 +28,7 @@ from hub_sendgrid.settings import SendGridSettings
 
 if TYPE_CHECKING:
     from hub._runtime import ProviderContext
+    from hub.capabilities._email_bulk import BulkRecipient
 
 __all__ = ["SendGridEmailProvider"]
 
@@ -71,6 +72,47 @@ class SendGridEmailProvider(HttpProvider):
             )
 
         return await send_chunks(_chunks(ready), post, refused=refused)
+
+    async def send_bulk(
+        self,
+        message: EmailMessage,
+        recipients: Sequence[BulkRecipient],
+        *,
+        idempotency_key: str,
+        concurrency: int,
+    ) -> list[EmailReceipt | HubError]:
+        """A copy per recipient: one personalization each, up to 1,000 per request.
+
+        All of a request's recipients share its receipt (``provider_id`` is its X-Message-Id,
+        which their event webhooks carry).
+        """
+        first = recipients[0]
+        stand_in = message.model_copy(update={"to": [Address(email=first.email)]})
+        parts = split_message(stand_in, provider=self.name)
+        base = {k: v for k, v in parts.personalization.items() if k != "to"}
+        numbered = list(enumerate(recipients))
+        chunks = [
+            numbered[start : start + MAX_RECIPIENTS]
+            for start in range(0, len(numbered), MAX_RECIPIENTS)
+        ]
+
+        async def post(chunk: Sequence[tuple[int, BulkRecipient]]) -> list[EmailReceipt]:
+            with gc_paused():
+                personalizations = [_personalization(base, r) for _, r in chunk]
+            body = {**parts.shared, "personalizations": personalizations}
+            response = await self.request("POST", _PATH, json=body, expected=(200, 202))
+            message_id = response.headers.get("x-message-id")
+            with gc_paused():
+                receipt = EmailReceipt(
+                    provider=self.name,
+                    provider_id=message_id,
+                    idempotency_key=f"{idempotency_key}.{chunk[0][0] // MAX_RECIPIENTS}",
+                    recipients=[RecipientResult(email=r.email, status="queued") for _, r in chunk],
+                    raw={"status": response.status_code, "x_message_id": message_id},
+                )
+            return [receipt] * len(chunk)
+
+        return await send_chunks(chunks, post, concurrency=concurrency)
 
     async def _post(
         self, parts: list[MailParts], messages: list[EmailMessage], keys: list[str]
@@ -132,6 +174,21 @@ class SendGridEmailProvider(HttpProvider):
         if status == 400:
             return self.invalid_request(response, field=hub_field(_first_field(response)))
         return None  # 401/403 credentials, 429 with X-RateLimit-Reset, 5xx: the defaults
+
+
+def _personalization(base: dict[str, Any], recipient: BulkRecipient) -> dict[str, Any]:
+    """A bulk recipient's personalization: the message's, addressed to them, their data merged."""
+    personalization = dict(base)
+    if recipient.name:
+        personalization["to"] = [{"email": recipient.email, "name": recipient.name}]
+    else:
+        personalization["to"] = [{"email": recipient.email}]
+    if recipient.template_data:
+        merged = {**base.get("dynamic_template_data", {}), **recipient.template_data}
+        personalization["dynamic_template_data"] = merged
+    if recipient.metadata:
+        personalization["custom_args"] = {**base.get("custom_args", {}), **recipient.metadata}
+    return personalization
 
 
 def _first_field(response: httpx.Response) -> str | None:
