@@ -11,8 +11,9 @@ from an async generator, never held whole) with ``hub.storage.put``, reads it ba
 set (``ru_maxrss``), interpreter and imports included; the RSS before the put is shown too.
 Providers: ``local`` (files under a temporary directory) and ``s3`` against moto's server in its
 own process (its copy of the object does not count), when the hub-s3 plugin and moto are
-installed: at its default multipart settings, and as ``s3-small-parts`` (5 MiB parts, one in
-flight), since the plugin buffers about 4 x part size x parts in flight.
+installed: at its default multipart settings (5 MiB parts, two in memory), and as
+``s3-small-parts`` (5 MiB parts, one in memory), since the plugin holds about
+``part_size x upload_concurrency``.
 """
 
 from __future__ import annotations
@@ -68,9 +69,12 @@ async def child(provider: str, size: int, url: str | None) -> Result:
                 "region": "us-east-1",
                 "endpoint_url": url,
                 "addressing_style": "path",
+                # moto assembles a multipart object in Python: CompleteMultipartUpload of 1 GiB
+                # takes longer than the hub's default 10 s read timeout.
+                "http": {"timeout": 300},
                 **CREDENTIALS,
             }
-            if provider == "s3-small-parts":  # S3's smallest parts, one in flight
+            if provider == "s3-small-parts":  # S3's smallest parts, one in memory
                 section.update(part_size=5 * MIB, upload_concurrency=1)
             settings = {"env": "development", "data_dir": tmp}
             settings["storage"] = {"provider": "s3", "s3": section}

@@ -31,16 +31,22 @@ class S3Settings(AwsSettings):
         "auto", description="'path' for stores without virtual-host buckets (MinIO, some B2)"
     )
     part_size: int = Field(
-        8 * MIB,
+        MIN_PART_SIZE,
         ge=MIN_PART_SIZE,
         le=MAX_PART_SIZE,
-        description="bytes per multipart part; smaller uploads are one PutObject",
+        description=(
+            "bytes per multipart part; smaller uploads are one PutObject. S3 allows 10,000 "
+            "parts: objects up to 48.8 GiB at the default 5 MiB, raise it for bigger ones"
+        ),
     )
     upload_concurrency: int = Field(
         2,
         ge=1,
         le=16,
-        description="parts in flight at once; memory use is about 4 x part_size x this",
+        description=(
+            "parts in memory at once (the one being filled included), so at most this many "
+            "in flight; an upload holds about part_size x this"
+        ),
     )
     server_side_encryption: Literal["AES256", "aws:kms"] | None = Field(
         None, description="ServerSideEncryption of every upload (None: the bucket's default)"
