@@ -67,9 +67,7 @@ _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _TOP_LABEL = r"[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z])?"  # TLDs end with a letter
 #: The everyday address: an ASCII dot-atom local part and an ASCII host name.
-_PLAIN_ADDRESS = re.compile(
-    rf"(?P<local>{_ATOM}(?:\.{_ATOM})*)@(?P<domain>(?:{_LABEL}\.)+{_TOP_LABEL})"
-)
+_PLAIN_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+{_TOP_LABEL}")
 #: ".test", ".local", ...: names email-validator refuses, as suffixes for one str.endswith.
 _SPECIAL_USE_SUFFIXES = tuple(f".{name}" for name in SPECIAL_USE_DOMAIN_NAMES)
 
@@ -83,15 +81,15 @@ def _plain_normalized(value: str) -> str | None:
     names like ``.test``) gets None and goes to email-validator. A test compares the two on
     generated addresses.
     """
-    match = _PLAIN_ADDRESS.fullmatch(value)
-    if match is None or len(value) > 254:
+    if len(value) > 254 or _PLAIN_ADDRESS.fullmatch(value) is None:
         return None
-    local, domain = match.group("local"), match.group("domain").lower()
-    if len(local) > 64 or len(domain) > 253 or "--" in domain:  # punycode, IDNA rules
+    at = value.rindex("@")
+    domain = value[at + 1 :].lower()
+    if at > 64 or len(domain) > 253 or "--" in domain:  # "--": punycode, IDNA rules
         return None
     if f".{domain}".endswith(_SPECIAL_USE_SUFFIXES):
         return None
-    return f"{local}@{domain}"
+    return value[: at + 1] + domain
 
 
 @functools.lru_cache(maxsize=4096)
