@@ -35,8 +35,9 @@ class S3Settings(AwsSettings):
         ge=MIN_PART_SIZE,
         le=MAX_PART_SIZE,
         description=(
-            "bytes per multipart part; smaller uploads are one PutObject. S3 allows 10,000 "
-            "parts: objects up to 48.8 GiB at the default 5 MiB, raise it for bigger ones"
+            "bytes per multipart part; smaller uploads are one PutObject. Parts 1-1,000 are "
+            "this size, then it doubles every 900 parts, up to 5 GiB, so 10,000 parts reach "
+            "S3's 5 TiB object limit"
         ),
     )
     upload_concurrency: int = Field(
@@ -45,7 +46,8 @@ class S3Settings(AwsSettings):
         le=16,
         description=(
             "parts in memory at once (the one being filled included), so at most this many "
-            "in flight; an upload holds about part_size x this"
+            "in flight; an upload holds about part_size x this up to part_size x 1,000 bytes, "
+            "then this x the grown part (under 1/500 of the bytes sent, at most 5 GiB)"
         ),
     )
     server_side_encryption: Literal["AES256", "aws:kms"] | None = Field(

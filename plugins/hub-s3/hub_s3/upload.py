@@ -1,10 +1,18 @@
 """Streaming uploads: one PutObject up to ``part_size``, a multipart upload above it.
 
+S3 takes at most 10,000 parts and 5 TiB per object, and the size of a streamed object is not
+known in advance, so the part size grows with the part count (:func:`part_size_at`): parts
+1-1,000 are ``part_size``, then the size doubles every 900 parts (1,001-1,900 twice it,
+1,901-2,800 four times...), up to S3's 5 GiB. From 5 MiB, 5 TiB is reached at part 9,225 and
+10,000 parts hold 8.8 TiB (more from bigger parts); more than 5 TiB fails with InvalidRequest as
+soon as the source yields the byte past it.
+
 At most ``upload_concurrency`` parts are in memory at once, the one being filled included: a
 part is cut only into a buffer whose previous part S3 has acknowledged, so an upload holds
-about ``part_size x upload_concurrency`` whatever the object's size. A multipart upload that
-fails or is cancelled for any reason is aborted (shielded from the cancellation), so no orphaned
-parts stay behind to be billed.
+about ``part_size x upload_concurrency`` up to ``part_size x 1,000`` bytes, and above that
+``upload_concurrency`` times the current part, which is under a 500th of the bytes already
+sent (at most 5 GiB). A multipart upload that fails or is cancelled for any reason is aborted
+(shielded from the cancellation), so no orphaned parts stay behind to be billed.
 
 Why the buffers look the way they do (``bench/memory.py``, 1 GiB through moto: 8 MiB parts two
 at a time peaked at 148 MB RSS before these three, about 100 MB after):
@@ -16,7 +24,8 @@ at a time peaked at 148 MB RSS before these three, about 100 MB after):
 - The caller's chunks are sliced through a ``memoryview`` straight into the part, with no
   ``bytearray`` in between that would hold another part's worth.
 - The buffers are reused part after part: a new one per part left glibc's heap with part-sized
-  holes (about 13 MB more at the peak).
+  holes (about 13 MB more at the peak). A reused buffer grows as it is written when the
+  part size does.
 """
 
 from __future__ import annotations
@@ -31,13 +40,38 @@ import anyio
 
 from hub.aws import AwsClient
 from hub.errors import InvalidRequest, primary_error
+from hub_s3.settings import MAX_PART_SIZE
 
-__all__ = ["MAX_PARTS", "Uploaded", "upload"]
+__all__ = [
+    "DOUBLE_EVERY",
+    "GROWTH_AFTER",
+    "MAX_OBJECT_SIZE",
+    "MAX_PARTS",
+    "Uploaded",
+    "part_size_at",
+    "upload",
+]
 
-#: S3 accepts at most 10,000 parts per upload.
+#: S3 accepts at most 10,000 parts per upload and 5 TiB per object.
 MAX_PARTS = 10_000
+MAX_OBJECT_SIZE = 5 * 1024**4
+#: Parts cut at ``part_size`` before the size starts doubling, and parts per doubling: chosen
+#: so that 10,000 parts from the smallest ``part_size`` (5 MiB) hold more than 5 TiB.
+GROWTH_AFTER = 1_000
+DOUBLE_EVERY = 900
 _ABORT_SECONDS = 30.0
 _log = logging.getLogger("hub_s3")
+
+
+def part_size_at(number: int, part_size: int) -> int:
+    """The size of part ``number`` (from 1) of an upload set to ``part_size``: ``part_size``
+    up to part ``GROWTH_AFTER``, then twice as much every ``DOUBLE_EVERY`` parts, at most 5 GiB.
+    """
+    if number <= GROWTH_AFTER:
+        return part_size
+    doublings = -(-(number - GROWTH_AFTER) // DOUBLE_EVERY)  # ceiling division
+    # A shift of 33 is past 5 GiB whatever part_size: a huge number builds no huge int.
+    return min(part_size << min(doublings, MAX_PART_SIZE.bit_length()), MAX_PART_SIZE)
 
 
 @dataclass(slots=True)
@@ -52,7 +86,8 @@ class Uploaded:
 
 
 class _Parts:
-    """The caller's chunks, cut into parts of ``part_size`` bytes (the last may be shorter).
+    """The caller's chunks, cut into parts of :func:`part_size_at` bytes (the last may be
+    shorter).
 
     Keeps one chunk read past the last part cut, so that ``done`` is known as soon as a part
     is: an object of exactly ``part_size`` is one PutObject, and no upload ends on an empty part.
@@ -64,6 +99,7 @@ class _Parts:
         self._ahead = memoryview(b"")  # read, not yet in a part: a view, not a copy
         self._eof = False
         self.size = 0
+        self.cut_parts = 0
 
     @property
     def done(self) -> bool:
@@ -73,7 +109,8 @@ class _Parts:
         """Fill ``part`` (a new buffer or one whose part S3 already has) with the next part
         (empty only for an empty stream) and rewind it."""
         part.seek(0)
-        room = self.part_size
+        self.cut_parts += 1
+        room = part_size_at(self.cut_parts, self.part_size)
         while room and await self._more():
             piece = self._ahead[:room]
             part.write(piece)
@@ -93,6 +130,12 @@ class _Parts:
                 self._eof = True
             else:
                 self.size += len(chunk)
+                if self.size > MAX_OBJECT_SIZE:
+                    raise InvalidRequest(
+                        f"the data is over S3's limit of {MAX_OBJECT_SIZE / 1024**4:g} TiB "
+                        "per object",
+                        field="data",
+                    )
                 self._ahead = memoryview(chunk)
         return bool(self._ahead)
 
@@ -169,10 +212,9 @@ async def _send_parts(
             while not source.done:
                 await slots.acquire()
                 number += 1
-                if number > MAX_PARTS:
+                if number > MAX_PARTS:  # only if 10,000 parts of the schedule hold < 5 TiB
                     raise InvalidRequest(
-                        f"the upload needs more than {MAX_PARTS} parts of {source.part_size} "
-                        "bytes; raise the s3 part_size setting (S3 allows 10,000 parts)",
+                        f"the upload needs more than S3's limit of {MAX_PARTS} parts",
                         field="data",
                     )
                 group.start_soon(send, number, await source.cut(free.pop()))
