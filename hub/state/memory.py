@@ -28,6 +28,9 @@ WINDOW_SLICES = 10
 BUCKET_KEEP = 60.0
 
 
+_ADMITTED = BreakerStep("closed", "closed", True, 0.0)
+
+
 def check_ttl(ttl: float | None) -> None:
     if ttl is not None and not ttl > 0:
         raise ValueError(f"ttl must be a positive number of seconds or None, got {ttl!r}")
@@ -56,8 +59,10 @@ def _record(b: _Breaker, failed: bool, now: float, policy: CircuitBreakerPolicy)
     """Count one outcome in the closed state and trip if a threshold is reached."""
     width = policy.window / WINDOW_SLICES
     current = math.floor(now / width)
-    b.slices = {n: c for n, c in b.slices.items() if n > current - WINDOW_SLICES}
-    counts = b.slices.setdefault(current, [0, 0])
+    counts = b.slices.get(current)
+    if counts is None:  # a new slice: the ones it pushes out of the window go
+        b.slices = {n: c for n, c in b.slices.items() if n > current - WINDOW_SLICES}
+        counts = b.slices[current] = [0, 0]
     counts[0] += 1
     if not failed:
         b.consecutive = 0
@@ -230,6 +235,12 @@ class MemoryStateStore:
         policy: CircuitBreakerPolicy,
         open_for: float | None = None,
     ) -> BreakerStep:
+        if event == "acquire":
+            item = self._data.get(key)
+            if item is None or (type(item[0]) is _Breaker and item[0].state == "closed"):
+                # Admitting a call to a closed breaker changes nothing: nothing to write (this
+                # is every call's path, so it skips the state machine and the TTL bookkeeping).
+                return _ADMITTED
         found = self._live(key)
         if found is not None and not isinstance(found, _Breaker):
             raise TypeError(f"state key {key!r} holds bytes, not a circuit breaker")
