@@ -198,11 +198,16 @@ class _Tracing:
     def tracer(self) -> Tracer | None:
         if self._injected:
             return self._tracer
+        # The global provider can be installed after the hub was built: look it up on every
+        # call, and decide whether it is a real one only when it changed.
         provider = trace.get_tracer_provider()
-        if isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider):
-            return None
         if provider is not self._provider:
-            self._provider, self._tracer = provider, _tracer_of(provider)
+            self._provider = provider
+            self._tracer = (
+                None
+                if isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider)
+                else _tracer_of(provider)
+            )
         return self._tracer
 
 
@@ -221,15 +226,19 @@ def end_span(
 ) -> None:
     """Mark a span's outcome the OTel way: ``hub.outcome``, ``error.type`` and ERROR status.
 
-    ``attributes`` are set in the same call: each ``set_attribute`` takes the span's lock and
-    validates, so one ``set_attributes`` is the cheap way on the success path.
+    ``attributes`` are set in the same call: each ``set_attribute(s)`` takes the span's lock and
+    validates what it is given, so the success path makes one call and leaves the status UNSET
+    (what the OTel conventions ask of a span that did not fail).
     """
-    values = {} if attributes is None else attributes
     if exc is None:
-        values["hub.outcome"] = "success"
-        span.set_attributes(values)
+        if attributes is None:
+            span.set_attribute("hub.outcome", "success")
+        else:
+            attributes["hub.outcome"] = "success"
+            span.set_attributes(attributes)
         return
     name = error_type(exc)
+    values = {} if attributes is None else attributes
     values["hub.outcome"] = "error"
     values["error.type"] = name
     span.set_attributes(values)

@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 from prometheus_client import CollectorRegistry
 
+from hub.capabilities.email import EmailMessage, EmailReceipt
 from hub.errors import InvalidRequest, RateLimited, Unavailable
 from hub.observability import HubMetrics, Observability, error_type, metrics_app
 from tests.test_pipeline import email_section, fake, make_hub, registry_with, send
@@ -48,7 +49,33 @@ def by_name(spans: tuple[ReadableSpan, ...], name: str) -> list[ReadableSpan]:
 # -- spans ------------------------------------------------------------------------------------
 
 
-async def test_a_call_span_with_one_child_per_attempt(
+async def test_a_call_that_succeeds_at_once_is_one_span(
+    exporter: InMemorySpanExporter, tracer_provider: TracerProvider
+) -> None:
+    from hub.core import Hub
+
+    async with Hub.from_settings(
+        env="test",
+        email=email_section(),
+        tracer_provider=tracer_provider,
+        metrics_registry=CollectorRegistry(),
+    ) as h:
+        await send(h)
+    [call] = exporter.get_finished_spans()
+    assert call.name == "email.send"
+    assert call.kind is SpanKind.INTERNAL
+    assert dict(call.attributes or {}) == {
+        "hub.capability": "email",
+        "hub.operation": "send",
+        "hub.provider": "fake",
+        "hub.attempts": 1,
+        "hub.outcome": "success",
+    }
+    assert call.status.status_code is StatusCode.UNSET
+    assert not call.events
+
+
+async def test_a_retried_call_has_a_child_span_per_attempt(
     exporter: InMemorySpanExporter, tracer_provider: TracerProvider
 ) -> None:
     from hub.core import Hub
@@ -93,6 +120,49 @@ async def test_a_call_span_with_one_child_per_attempt(
     assert all(a.kind is SpanKind.CLIENT for a in attempts)
     assert call.context is not None
     assert all(a.parent is not None and a.parent.span_id == call.context.span_id for a in attempts)
+    # The failed first attempt's span, made after the fact, still covers that attempt's time.
+    first, second = attempts
+    times = (call.start_time, first.start_time, first.end_time, second.start_time)
+    order = [t for t in times if t is not None]
+    assert len(order) == len(times)
+    assert order == sorted(order)
+
+
+async def test_an_http_clients_spans_nest_under_the_span_of_their_attempt(
+    exporter: InMemorySpanExporter, tracer_provider: TracerProvider
+) -> None:
+    """What an instrumented HTTP client sees: the call span during a first attempt, the attempt's
+    own span during a retry."""
+    from hub.core import Hub
+
+    http = tracer_provider.get_tracer("an instrumented http client")
+    async with Hub.from_settings(
+        env="test", email=email_section(), tracer_provider=tracer_provider
+    ) as h:
+        provider = fake(h)
+        send_once = provider.send
+
+        async def instrumented(message: EmailMessage, *, idempotency_key: str) -> EmailReceipt:
+            with http.start_as_current_span("POST", kind=SpanKind.CLIENT):
+                return await send_once(message, idempotency_key=idempotency_key)
+
+        provider.send = instrumented  # type: ignore[method-assign]
+        await send(h)
+        at_once = exporter.get_finished_spans()
+        exporter.clear()
+        provider.fail_next(1)
+        await send(h)
+        retried = exporter.get_finished_spans()
+
+    def parent_of(span: ReadableSpan, spans: tuple[ReadableSpan, ...]) -> str:
+        assert span.parent is not None
+        [parent] = [s for s in spans if s.context is not None and s.context == span.parent]
+        return f"{parent.name} {(parent.attributes or {}).get('hub.attempt', '')}".strip()
+
+    assert [s.name for s in at_once] == ["POST", "email.send"]
+    assert parent_of(at_once[0], at_once) == "email.send"
+    posts = [s for s in retried if s.name == "POST"]
+    assert [parent_of(post, retried) for post in posts] == ["email.send", "email.send attempt 2"]
 
 
 async def test_a_failed_call_span_carries_the_error_type(
@@ -106,11 +176,18 @@ async def test_a_failed_call_span_carries_the_error_type(
         fake(h).fail_next(1, InvalidRequest("the vendor said 400", provider="fake"))
         with pytest.raises(InvalidRequest):
             await send(h)
-    [call] = by_name(exporter.get_finished_spans(), "email.send")
+    spans = exporter.get_finished_spans()
+    [call] = by_name(spans, "email.send")
     assert call.attributes is not None
     assert call.attributes["hub.outcome"] == "error"
     assert call.attributes["error.type"] == "InvalidRequest"
     assert call.status.status_code is StatusCode.ERROR
+    # Its only attempt failed, so that attempt has its span too.
+    [attempt] = by_name(spans, "email.send attempt")
+    assert attempt.attributes is not None
+    assert attempt.attributes["error.type"] == "InvalidRequest"
+    assert attempt.attributes["hub.attempt"] == 1
+    assert [e.name for e in attempt.events] == ["exception"]
 
 
 def test_no_spans_without_a_tracer_provider() -> None:

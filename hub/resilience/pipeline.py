@@ -13,7 +13,8 @@ Stages a policy switches off are absent, not no-ops, and nothing on the success 
 more than the call's own small record: retries start only after a failure, metric children are
 pre-bound, spans exist only when a TracerProvider does, and then are started, made current and
 ended by hand (``start_as_current_span`` wraps the same calls in two generator-based context
-managers, a few µs per span; bench/overhead.py measures it).
+managers, a few µs per span; bench/overhead.py measures it). A call whose first attempt succeeds
+is one span: attempts get spans of their own only once one has failed.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import typing
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
-from time import perf_counter
+from time import perf_counter, time_ns
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import anyio
@@ -155,7 +156,6 @@ class _Call:
     """What one facade call carries through the stages: counts, the current provider, spans."""
 
     __slots__ = (
-        "attempt_name",
         "attempts",
         "deadline",
         "in_attempt",
@@ -170,7 +170,6 @@ class _Call:
     def __init__(self, op: Operation, tracer: Tracer | None) -> None:
         self.op = op
         self.tracer = tracer
-        self.attempt_name = f"{op.capability}.{op.name} attempt" if tracer is not None else ""
         #: Attempts made across the whole chain (what a receipt's ``attempts`` reports).
         self.attempts = 0
         self.provider = ""
@@ -354,19 +353,19 @@ class ProviderPipeline:
         tracer = call.tracer
         if tracer is None:
             return await self._attempt_once(call, target, invoke)
-        op = call.op
-        span = tracer.start_span(
-            call.attempt_name,
-            kind=SpanKind.CLIENT,
-            attributes={
-                "hub.capability": op.capability,
-                "hub.operation": op.name,
-                "hub.provider": self.name,
-                "hub.attempt": call.attempts,
-            },
-            record_exception=False,
-            set_status_on_exception=False,
-        )
+        if call.attempts == 1:
+            # The first attempt runs under the call span, and gets a span of its own only if it
+            # fails, started after the fact: a call that succeeds at once is one span, not two
+            # (docs/observability.md, "The shape of a call's spans").
+            started = time_ns()
+            try:
+                return await self._attempt_once(call, target, invoke)
+            except BaseException as exc:
+                span = self._attempt_span(tracer, call, started)
+                end_span(span, exc)
+                span.end()
+                raise
+        span = self._attempt_span(tracer, call)
         token = otel_context.attach(trace.set_span_in_context(span))
         try:
             result = await self._attempt_once(call, target, invoke)
@@ -383,6 +382,22 @@ class ProviderPipeline:
             span.end()
             otel_context.detach(token)
         return result
+
+    def _attempt_span(self, tracer: Tracer, call: _Call, start_time: int | None = None) -> Span:
+        op = call.op
+        return tracer.start_span(
+            f"{op.capability}.{op.name} attempt",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "hub.capability": op.capability,
+                "hub.operation": op.name,
+                "hub.provider": self.name,
+                "hub.attempt": call.attempts,
+            },
+            start_time=start_time,
+            record_exception=False,
+            set_status_on_exception=False,
+        )
 
     async def _attempt_once(self, call: _Call, target: Any, invoke: Invoke) -> Any:
         breaker = self.breaker
