@@ -39,7 +39,7 @@ from hub.resilience.failover import Decision, decide, outcome_unknown
 from hub.resilience.idempotency import IdempotencyGuard
 from hub.resilience.rate_limit import RateLimiter
 from hub.resilience.retry import RetryStage, install_retry_hook
-from hub.resilience.timeout import AttemptTimeout, deadline_exceeded
+from hub.resilience.timeout import AttemptTimeout, current_time, deadline_exceeded
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer
@@ -316,7 +316,7 @@ class ProviderPipeline:
             if call.metrics is not None:
                 call.metrics.rate_limit_wait(waited)
         total = None if call.op.streaming else self.total
-        started = anyio.current_time() if total is not None else 0.0
+        started = current_time() if total is not None else 0.0
         # The first attempt needs no deadline scope of its own: its timeout is already the
         # shorter of the attempt timeout and the total deadline (one cancel scope, ~7 µs, saved).
         try:
