@@ -12,6 +12,7 @@ other provider the hub expands the recipients into messages and uses ``send_many
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -22,7 +23,7 @@ from hub.capabilities._models import parse_input
 from hub.capabilities.email import Address, EmailReceipt, _plain_normalized
 from hub.errors import HubError, InvalidRequest
 
-__all__ = ["BulkFailure", "BulkRecipient", "BulkResult", "prepare_recipients"]
+__all__ = ["BulkFailure", "BulkRecipient", "BulkResult", "Prepared", "prepare_recipients"]
 
 
 class BulkRecipient(NamedTuple):
@@ -82,21 +83,39 @@ def failure(index: int, email: str, error: HubError) -> BulkFailure:
     )
 
 
-def prepare_recipients(
-    recipients: Sequence[Any],
-) -> tuple[list[tuple[int, BulkRecipient]], list[BulkFailure]]:
-    """``(ready, refused)``: each recipient checked, by position; an address twice is refused
-    the second time (each recipient gets one copy)."""
-    ready: list[tuple[int, BulkRecipient]] = []
-    refused: list[BulkFailure] = []
+@dataclasses.dataclass(slots=True)
+class Prepared:
+    """The recipients of a bulk send, checked."""
+
+    #: ``(position given, recipient)`` of each one to send to, in order.
+    ready: list[tuple[int, BulkRecipient]]
+    #: The ones refused (invalid, or an address given twice).
+    refused: list[BulkFailure]
+    #: Whether any recipient carries template data / metadata of their own.
+    template_data: bool = False
+    metadata: bool = False
+
+
+def prepare_recipients(recipients: Sequence[Any]) -> Prepared:
+    """Each recipient checked, by position; an address given twice is refused the second time
+    (each recipient gets one copy). Plain address strings, the usual case, take a short path:
+    one check and one named tuple each."""
+    prepared = Prepared([], [])
+    ready, refused = prepared.ready, prepared.refused
     seen: set[str] = set()
     with gc_paused():
         for index, given in enumerate(recipients):
-            try:
-                recipient = _recipient(given)
-            except InvalidRequest as exc:
-                refused.append(failure(index, _shown(given), exc))
-                continue
+            plain = _plain_normalized(given) if type(given) is str else None
+            if plain is not None:
+                recipient = BulkRecipient(plain)
+            else:
+                try:
+                    recipient = _recipient(given)
+                except InvalidRequest as exc:
+                    refused.append(failure(index, _shown(given), exc))
+                    continue
+                prepared.template_data = prepared.template_data or bool(recipient.template_data)
+                prepared.metadata = prepared.metadata or bool(recipient.metadata)
             lowered = recipient.email.lower()
             if lowered in seen:
                 duplicate = InvalidRequest(
@@ -107,7 +126,7 @@ def prepare_recipients(
                 continue
             seen.add(lowered)
             ready.append((index, recipient))
-    return ready, refused
+    return prepared
 
 
 def _recipient(given: Any) -> BulkRecipient:

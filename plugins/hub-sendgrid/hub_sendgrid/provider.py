@@ -98,7 +98,13 @@ class SendGridEmailProvider(HttpProvider):
 
         async def post(chunk: Sequence[tuple[int, BulkRecipient]]) -> list[EmailReceipt]:
             with gc_paused():
-                personalizations = [_personalization(base, r) for _, r in chunk]
+                personalizations = [
+                    _personalization(base, r)
+                    if r.name or r.template_data or r.metadata
+                    # the usual recipient: an address alone, one dict and no call
+                    else {**base, "to": [{"email": r.email}]}
+                    for _, r in chunk
+                ]
             body = {**parts.shared, "personalizations": personalizations}
             response = await self.request("POST", _PATH, json=body, expected=(200, 202))
             message_id = response.headers.get("x-message-id")
