@@ -134,3 +134,35 @@ async def test_a_repeated_call_with_its_key_is_not_sent_twice(
     assert len(vendor.requests) == 1
     assert again.receipts[0].provider_message_id == first.receipts[0].provider_message_id
     assert again.sent == 2
+
+
+async def test_the_assembled_body_is_the_json_sendgrid_documents(
+    vendor: FakeSendGrid, sendgrid_hub: Callable[..., Hub]
+) -> None:
+    hub = sendgrid_hub()
+    subject = 'Spring "news" \\ ✓'
+    await hub.email.send_bulk(
+        {**NEWS, "subject": subject, "headers": {"X-Campaign": "spring"}},
+        recipients=["o'brien+news@example.com", "zoë@bücher.example", "Ada <ada@example.com>"],
+    )
+    [request] = vendor.requests
+    assert request.headers["content-type"] == "application/json"
+    body = vendor.bodies[0]  # parsed by the fake vendor: invalid JSON would fail here
+    assert body["from"] == {"email": "shop@example.com"}
+    assert body["personalizations"] == [
+        {
+            "to": [{"email": "o'brien+news@example.com"}],
+            "subject": subject,
+            "headers": {"X-Campaign": "spring"},
+        },
+        {
+            "to": [{"email": "zoë@bücher.example"}],
+            "subject": subject,
+            "headers": {"X-Campaign": "spring"},
+        },
+        {
+            "to": [{"email": "ada@example.com", "name": "Ada"}],
+            "subject": subject,
+            "headers": {"X-Campaign": "spring"},
+        },
+    ]
