@@ -40,7 +40,6 @@ from hub.errors import (
     Timeout,
     Unavailable,
 )
-from hub.http import provider_http_settings
 from hub.settings import ProviderSettings
 
 if TYPE_CHECKING:
@@ -207,6 +206,10 @@ class AwsClient:
         self.provider = context.name
         self._settings = settings
         self._config = dict(config or {})
+        # Imported here: plugin settings import this module at discovery, and hub.http brings
+        # httpx (which imports rich and pygments for its CLI when they are installed).
+        from hub.http import provider_http_settings
+
         self._http = provider_http_settings(context)
         self._secrets = settings.secrets()
         self._stack: AsyncExitStack | None = None
