@@ -44,6 +44,7 @@ import httpx
 from hub.errors import ConfigurationError
 
 __all__ = [
+    "JSON_ENCODER",
     "DirectSender",
     "HubTransport",
     "RealTransport",
@@ -71,8 +72,9 @@ _HTTPX_HANDLER = "AsyncHTTPTransport.handle_async_request"
 _HTTPCORE_HANDLER = "AsyncConnectionPool.handle_async_request"
 _INSTALL_HINT = "pip install httpx-aiohttp"
 _logger = logging.getLogger("hub.http")
-#: httpx's JSON encoding (``httpx._content.encode_json``), built once instead of per request.
-_JSON = jsonlib.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+#: httpx's JSON encoding (``httpx._content.encode_json``), built once instead of per request;
+#: plugins that assemble a body as text use it too (``hub.http.JSON_ENCODER``).
+JSON_ENCODER = jsonlib.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 @contextlib.contextmanager
@@ -347,7 +349,7 @@ class DirectSender:
         merged = self._headers.copy()
         body: bytes | None = None
         if json is not None and data is None and content is None:
-            body = _JSON.encode(json).encode()  # the bytes and headers httpx would send
+            body = JSON_ENCODER.encode(json).encode()  # the bytes and headers httpx would send
             merged["content-length"] = str(len(body))
             merged["content-type"] = "application/json"
         elif json is not None or data is not None or content is not None:

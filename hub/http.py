@@ -45,6 +45,7 @@ from hub._http_errors import (
     transport_error,
 )
 from hub._transports import (
+    JSON_ENCODER,
     DirectSender,
     HubTransport,
     RealTransport,
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
     from hub._runtime import ProviderContext
 
 __all__ = [
+    "JSON_ENCODER",
     "HttpProvider",
     "RateLimitInfo",
     "TransportOverride",

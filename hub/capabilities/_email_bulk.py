@@ -130,10 +130,8 @@ def prepare_recipients(recipients: Sequence[Any]) -> Prepared:
 
 
 def _recipient(given: Any) -> BulkRecipient:
+    """Any recipient form but an everyday address string (prepare_recipients took those)."""
     if isinstance(given, str):
-        plain = _plain_normalized(given)  # everyday addresses: no model at all
-        if plain is not None:
-            return BulkRecipient(plain)
         address = parse_input(Address, given, what="recipient")
         return BulkRecipient(address.email, address.name)
     if isinstance(given, Address):

@@ -81,13 +81,9 @@ def _in_asyncio_task() -> bool:
 def current_time() -> float:
     """``anyio.current_time()``, straight from the loop on asyncio (anyio finds its backend
     through sniffio first, a few µs on every call that has a total deadline)."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:  # trio
-        return anyio.current_time()
-    if asyncio.current_task(loop) is None:  # trio as a guest on this loop
-        return anyio.current_time()
-    return loop.time()
+    if _in_asyncio_task():
+        return asyncio.get_running_loop().time()
+    return anyio.current_time()
 
 
 def deadline_exceeded(provider: str, seconds: float, attempts: int) -> Timeout:

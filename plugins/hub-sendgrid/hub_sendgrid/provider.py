@@ -13,7 +13,6 @@ other messages go one request each. A receipt of a request that carried several 
 
 from __future__ import annotations
 
-import json
 import json.encoder
 from collections.abc import Iterator, Sequence
 from functools import partial
@@ -24,7 +23,7 @@ import httpx
 from hub.capabilities._batch import gc_paused, prepare_each, send_chunks
 from hub.capabilities.email import Address, EmailMessage, EmailReceipt, RecipientResult
 from hub.errors import HubError
-from hub.http import HttpProvider
+from hub.http import JSON_ENCODER, HttpProvider
 from hub_sendgrid.mapping import MAX_RECIPIENTS, MailParts, hub_field, mail_body, split_message
 from hub_sendgrid.settings import SendGridSettings
 
@@ -35,8 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["SendGridEmailProvider"]
 
 _PATH = "/v3/mail/send"
-#: As hub.http encodes ``json=`` bodies (compact, UTF-8 kept), for bodies assembled as text.
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_JSON = JSON_ENCODER  # how hub.http encodes json= bodies, for the bulk body assembled as text
 _quote = json.encoder.encode_basestring  # a JSON string literal, as _JSON writes one
 _JSON_TYPE = {"Content-Type": "application/json"}
 _MESSAGE_LIMIT = 500
