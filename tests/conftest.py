@@ -1,5 +1,5 @@
-"""Shared fixtures: the async backend, the real local services (Redis, PostgreSQL) and a
-StateStore on each backend."""
+"""Shared fixtures: the async backend, the email hubs of the capability tests, the real local
+services (Redis, PostgreSQL) and a StateStore on each backend."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
+import hub
 from hub.state import StateStore
 from hub.state.memory import MemoryStateStore
 from hub.testing.clock import FakeClock
@@ -22,6 +24,19 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(params=["local", "fake"])
+async def h(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[hub.Hub]:
+    """A hub whose email goes to ``local`` (development) or ``fake`` (test), with a sender.
+
+    Modules with a hub of their own define their own ``h``, which takes precedence."""
+    env = "development" if request.param == "local" else "test"
+    settings = hub.HubSettings.load(
+        env=env, data_dir=tmp_path, email={"default_from": "Shop <shop@example.com>"}
+    )
+    async with hub.Hub(settings) as instance:
+        yield instance
 
 
 def _answers(url: str, default_port: int) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import email
 import email.policy
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from email.message import EmailMessage as MimeMessage
 from pathlib import Path
 from typing import Any, cast
@@ -22,16 +22,6 @@ from hub.providers.fake.email import FakeEmailProvider
 pytestmark = pytest.mark.anyio
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
-
-
-@pytest.fixture(params=["local", "fake"])
-async def h(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[hub.Hub]:
-    env = "development" if request.param == "local" else "test"
-    settings = hub.HubSettings.load(
-        env=env, data_dir=tmp_path, email={"default_from": "Shop <shop@example.com>"}
-    )
-    async with hub.Hub(settings) as instance:
-        yield instance
 
 
 async def test_send_returns_a_receipt_with_a_status_per_recipient(h: hub.Hub) -> None:

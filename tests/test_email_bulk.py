@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import email
 import email.policy
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -17,16 +16,6 @@ from hub import BulkRecipient, InvalidRequest
 pytestmark = pytest.mark.anyio
 
 NEWS = {"subject": "Spring news", "text": "Hello"}
-
-
-@pytest.fixture(params=["local", "fake"])
-async def h(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[hub.Hub]:
-    env = "development" if request.param == "local" else "test"
-    settings = hub.HubSettings.load(
-        env=env, data_dir=tmp_path, email={"default_from": "Shop <shop@example.com>"}
-    )
-    async with hub.Hub(settings) as instance:
-        yield instance
 
 
 def delivered(h: hub.Hub) -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ import json
 import socket
 import sys
 import types
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -400,10 +400,21 @@ async def test_aiohttp_connect_errors_are_safe_only_before_sending(
 
 
 @contextlib.asynccontextmanager
-async def local_server(behaviour: str) -> AsyncIterator[str]:
-    """A loopback HTTP server that answers ``ok``, drops the connection, or never answers."""
+async def serving(
+    handle: Callable[[anyio.abc.SocketStream], Awaitable[None]],
+) -> AsyncIterator[str]:
+    """``handle`` serving each connection on a loopback port; yields the base URL."""
     listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
     port = listener.extra(SocketAttribute.local_port)  # noqa: S610 (anyio, not Django)
+    async with listener, anyio.create_task_group() as tasks:
+        tasks.start_soon(listener.serve, handle)
+        yield f"http://127.0.0.1:{port}"
+        tasks.cancel_scope.cancel()
+
+
+@contextlib.asynccontextmanager
+async def local_server(behaviour: str) -> AsyncIterator[str]:
+    """A loopback HTTP server that answers ``ok``, drops the connection, or never answers."""
 
     async def handle(stream: anyio.abc.SocketStream) -> None:
         async with stream:
@@ -415,10 +426,8 @@ async def local_server(behaviour: str) -> AsyncIterator[str]:
             elif behaviour == "hang":
                 await anyio.sleep_forever()
 
-    async with listener, anyio.create_task_group() as tasks:
-        tasks.start_soon(listener.serve, handle)
-        yield f"http://127.0.0.1:{port}"
-        tasks.cancel_scope.cancel()
+    async with serving(handle) as url:
+        yield url
 
 
 def _refused_url() -> str:
@@ -469,8 +478,6 @@ async def test_real_transports_map_failures_alike(
 @contextlib.asynccontextmanager
 async def echo_server() -> AsyncIterator[str]:
     """Answers each request with what it received, as JSON; gzip-encoded under ``/gzip``."""
-    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
-    port = listener.extra(SocketAttribute.local_port)  # noqa: S610 (anyio, not Django)
 
     async def handle(stream: anyio.abc.SocketStream) -> None:
         async with stream:
@@ -495,10 +502,8 @@ async def echo_server() -> AsyncIterator[str]:
                 + answer
             )
 
-    async with listener, anyio.create_task_group() as tasks:
-        tasks.start_soon(listener.serve, handle)
-        yield f"http://127.0.0.1:{port}"
-        tasks.cancel_scope.cancel()
+    async with serving(handle) as url:
+        yield url
 
 
 @pytest.mark.parametrize("path", ["/echo", "/gzip"])

@@ -68,22 +68,29 @@ def error(status: int, body: dict[str, Any], **headers: str) -> httpx.Response:
 class FakeSendGrid:
     """Answers ``POST /v3/mail/send`` with 202 and an ``X-Message-Id``; records every request.
 
-    ``fail(response, times)`` makes the next ``times`` requests get ``response`` instead.
+    ``fail(response, times)`` makes the next ``times`` requests get ``response`` instead;
+    ``fail_request(n, response)`` only the n-th request (counting from 1).
     """
 
     def __init__(self) -> None:
         self.requests: list[httpx.Request] = []
         self._failures: list[httpx.Response] = []
+        self._failing: dict[int, httpx.Response] = {}
         self._sent = 0
 
     def fail(self, response: httpx.Response, times: int = 1) -> None:
         self._failures.extend([response] * times)
+
+    def fail_request(self, number: int, response: httpx.Response) -> None:
+        self._failing[number] = response
 
     def clear(self) -> None:
         self._failures.clear()
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
+        if len(self.requests) in self._failing:
+            self.fail(self._failing.pop(len(self.requests)))
         if self._failures:
             failure = self._failures.pop(0)
             return httpx.Response(

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import httpx
 import pytest
 
 from hub import BulkRecipient
 from hub.core import Hub
-from hub.http import override_transport
 from tests.plugins.sendgrid.conftest import SERVER_ERROR, UNAUTHORIZED, FakeSendGrid, error
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("isolated_env")]
@@ -84,19 +82,10 @@ async def test_a_failed_request_after_a_sent_one_fails_only_its_recipients(
     vendor: FakeSendGrid, sendgrid_hub: Callable[..., Hub]
 ) -> None:
     hub = sendgrid_hub()
-    requests = 0
-
-    def second_request_fails(request: httpx.Request) -> httpx.Response:
-        nonlocal requests
-        requests += 1
-        if requests == 2:
-            vendor.fail(error(500, SERVER_ERROR))
-        return vendor.handler(request)
-
-    with override_transport(httpx.MockTransport(second_request_fails)):
-        result = await hub.email.send_bulk(
-            NEWS, recipients=[f"u{n}@example.com" for n in range(1500)], concurrency=1
-        )
+    vendor.fail_request(2, error(500, SERVER_ERROR))
+    result = await hub.email.send_bulk(
+        NEWS, recipients=[f"u{n}@example.com" for n in range(1500)], concurrency=1
+    )
     assert result.sent == 1000
     assert result.failed_indexes() == list(range(1000, 1500))
     assert {(f.error_type, f.retryable) for f in result.failures} == {("Unavailable", True)}

@@ -6,7 +6,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
 
 from hub.capabilities.email import EmailMessage
@@ -18,7 +17,6 @@ from hub.errors import (
     RateLimited,
     Unavailable,
 )
-from hub.http import override_transport
 from tests.plugins.sendgrid.conftest import (
     API_KEY,
     BAD_REQUEST,
@@ -227,17 +225,8 @@ async def test_a_failed_request_after_a_sent_one_fails_only_its_messages(
 ) -> None:
     hub = sendgrid_hub()
     messages = [message(f"u{n}@example.com") for n in range(1500)]
-    sent = 0
-
-    def second_request_fails(request: httpx.Request) -> httpx.Response:
-        nonlocal sent
-        sent += 1
-        if sent == 2:
-            vendor.fail(error(500, SERVER_ERROR))
-        return vendor.handler(request)
-
-    with override_transport(httpx.MockTransport(second_request_fails)):
-        results = await hub.email.send_many(messages)
+    vendor.fail_request(2, error(500, SERVER_ERROR))
+    results = await hub.email.send_many(messages)
 
     assert sum(r.ok for r in results) == 1000
     failed = [r for r in results if not r.ok]
