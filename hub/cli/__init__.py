@@ -8,13 +8,13 @@ from typing import Any, TypeVar
 
 import typer
 
-from hub.cli._console import err, fail
+from hub.cli._console import command_group, err, fail
 
 __all__ = ["app", "main", "run"]
 
 T = TypeVar("T")
 
-app = typer.Typer(
+app = command_group(
     name="hub",
     help="Reach email, SMS, payments, storage and search vendors through one async API.",
     no_args_is_help=True,

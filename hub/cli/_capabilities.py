@@ -8,15 +8,15 @@ from typing import Any
 
 import typer
 
-from hub.cli._console import open_hub, out
+from hub.cli._console import command_group, open_hub, out
 
-email_app = typer.Typer(help="Send email.", no_args_is_help=True)
-sms_app = typer.Typer(help="Send SMS.", no_args_is_help=True)
-payments_app = typer.Typer(
+email_app = command_group(help="Send email.", no_args_is_help=True)
+sms_app = command_group(help="Send SMS.", no_args_is_help=True)
+payments_app = command_group(
     help="Charge, capture, refund and look up payments.", no_args_is_help=True
 )
-storage_app = typer.Typer(help="Store, fetch, list and remove objects.", no_args_is_help=True)
-search_app = typer.Typer(help="Index documents and query them.", no_args_is_help=True)
+storage_app = command_group(help="Store, fetch, list and remove objects.", no_args_is_help=True)
+search_app = command_group(help="Index documents and query them.", no_args_is_help=True)
 
 PROVIDER = typer.Option(
     None, "--provider", "-p", help="use this provider instead of the configured one"

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import typer
 
-from hub.cli._console import fail, out
+from hub.cli._console import command_group, fail, out
 
 __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
-    plugin = typer.Typer(
+    plugin = command_group(
         name="plugin", help="Create plugins for new vendors.", no_args_is_help=True
     )
     plugin.command("new")(new)

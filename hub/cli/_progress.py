@@ -6,9 +6,8 @@ from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
 
 import anyio
+from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
-
-from hub.cli._console import err
 
 CHUNK = 1024 * 1024
 
@@ -19,7 +18,7 @@ def _progress() -> Progress:
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
-        console=err,
+        console=Console(stderr=True),
         transient=True,
     )
 
