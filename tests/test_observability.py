@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import httpx
@@ -193,6 +196,42 @@ async def test_a_failed_call_span_carries_the_error_type(
 def test_no_spans_without_a_tracer_provider() -> None:
     # Nothing installed a global TracerProvider in this process: zero tracing cost.
     assert Observability(registry=CollectorRegistry()).tracer() is None
+
+
+GLOBAL_PROVIDER_LATER = """
+import anyio
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from hub import Hub
+
+async def main() -> None:
+    async with Hub.from_settings(env="test", email={"default_from": "shop@example.com"}) as h:
+        await h.email.send(to="ada@example.com", subject="before", text="Hi")
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        trace.set_tracer_provider(provider)
+        await h.email.send(to="ada@example.com", subject="after", text="Hi")
+        print([span.name for span in exporter.get_finished_spans()])
+
+anyio.run(main)
+"""
+
+
+def test_a_global_tracer_provider_set_after_the_hub_was_built_is_used() -> None:
+    """The global provider is looked up per call (the hub may be built first); in a fresh
+    process, since a global provider can be set only once."""
+    done = subprocess.run(
+        [sys.executable, "-c", GLOBAL_PROVIDER_LATER],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "OTEL_"))},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['email.send']"
 
 
 # -- metrics ----------------------------------------------------------------------------------

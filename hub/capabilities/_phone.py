@@ -26,6 +26,7 @@ SmsEncoding = Literal["GSM-7", "UCS-2"]
 _E164 = re.compile(r"\+[1-9][0-9]{7,14}")
 _SEPARATORS = str.maketrans("", "", " -()")
 _ALPHANUMERIC_SENDER = re.compile(r"[A-Za-z0-9 ]{1,11}")
+_LETTER = re.compile(r"[A-Za-z]")
 _EXAMPLE = "'+14155550100'"
 
 
@@ -58,7 +59,7 @@ def normalize_phone_number(value: object, *, field: str = "to") -> str:
 
 def normalize_sender(value: object) -> str:
     """An E.164 number, or an alphanumeric sender id of 1-11 letters, digits or spaces."""
-    if isinstance(value, str) and any("a" <= c.lower() <= "z" for c in value):
+    if isinstance(value, str) and _LETTER.search(value):
         text = value.strip()
         if _ALPHANUMERIC_SENDER.fullmatch(text):
             return text

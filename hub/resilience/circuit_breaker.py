@@ -47,15 +47,37 @@ class CircuitBreaker:
         self._key = f"{key_prefix}breaker:{provider}"
         #: Called as ``observer(provider, old, new)`` on every transition this process makes.
         self.on_state_change: list[Callable[[str, str, str], None]] = []
+        #: A store without I/O (memory) steps synchronously: see :meth:`acquire_nowait`.
+        self._step_nowait: Callable[..., BreakerStep] | None = getattr(
+            state, "breaker_step_nowait", None
+        )
 
     def __repr__(self) -> str:
         return f"CircuitBreaker({self.provider!r})"
 
     async def acquire(self) -> None:
         """Admit one call, or raise CircuitOpen (open, or every half-open trial slot taken)."""
+        if self.policy.enabled:
+            self._admit(await self._step("acquire"))
+
+    def acquire_nowait(self) -> bool:
+        """:meth:`acquire` where the store needs no I/O; False: ``await acquire()`` instead.
+
+        The pipeline asks this first on every attempt: the memory store's answer then costs
+        no coroutines (three per step otherwise, two steps per call).
+        """
         if not self.policy.enabled:
-            return
-        step = await self._step("acquire")
+            return True
+        if self._step_nowait is None:
+            return False
+        step = self._step_nowait(self._key, "acquire", now=self._clock.now(), policy=self.policy)
+        if step.before != step.after:
+            self._observed("acquire", step)
+        if not step.allowed:
+            self._admit(step)
+        return True
+
+    def _admit(self, step: BreakerStep) -> None:
         if not step.allowed:
             what = "open" if step.after == "open" else "half-open with its trial calls in flight"
             raise CircuitOpen(
@@ -68,6 +90,17 @@ class CircuitBreaker:
     async def record_success(self) -> None:
         if self.policy.enabled:
             await self._step("success")
+
+    def record_success_nowait(self) -> bool:
+        """:meth:`record_success` where the store needs no I/O; False: await it instead."""
+        if not self.policy.enabled:
+            return True
+        if self._step_nowait is None:
+            return False
+        step = self._step_nowait(self._key, "success", now=self._clock.now(), policy=self.policy)
+        if step.before != step.after:
+            self._observed("success", step)
+        return True
 
     async def record_failure(self) -> None:
         if self.policy.enabled:
@@ -99,6 +132,9 @@ class CircuitBreaker:
         step = await self._state.breaker_step(
             self._key, event, now=self._clock.now(), policy=self.policy, open_for=open_for
         )
+        return self._observed(event, step)
+
+    def _observed(self, event: BreakerEvent, step: BreakerStep) -> BreakerStep:
         if event != "peek" and step.before != step.after:
             for observer in self.on_state_change:
                 observer(self.provider, step.before, step.after)

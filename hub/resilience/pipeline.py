@@ -135,7 +135,7 @@ class Executor:
             pipeline = self.pipeline(op.capability, bound)
             call.enter(pipeline)
             try:
-                return cast(R, await pipeline.run(call, bound.provider, invoke))
+                return cast(R, await pipeline.entry(call, bound.provider, invoke))
             except Exception as exc:
                 decision = decide(op, exc, bound.policy.failover)
                 if decision is Decision.UNKNOWN:
@@ -238,6 +238,10 @@ class ProviderPipeline:
         self.limiter = concurrency_limit(policy.concurrency)
         #: The first stage after the idempotency guard (one coroutine less without a limit).
         self._enter = self._limited if self.limiter is not None else self._rated
+        #: What a call enters: :meth:`run`, or straight the stage after it without a guard.
+        self.entry: Callable[[_Call, Any, Invoke], Awaitable[Any]] = (
+            self.run if self.guard is not None else self._enter
+        )
         self.rate_limiter: RateLimiter | None = None
         if policy.rate_limit.rate is not None:
             self.rate_limiter = RateLimiter(
@@ -320,6 +324,9 @@ class ProviderPipeline:
         # The first attempt needs no deadline scope of its own: its timeout is already the
         # shorter of the attempt timeout and the total deadline (one cancel scope, ~7 µs, saved).
         try:
+            if call.tracer is None:  # _attempt without its span handling: one coroutine less
+                call.attempts += 1
+                return await self._attempt_once(call, target, invoke)
             return await self._attempt(call, target, invoke)
         except Exception as exc:
             if not self.retry.wants(call.op, exc):
@@ -402,7 +409,7 @@ class ProviderPipeline:
     async def _attempt_once(self, call: _Call, target: Any, invoke: Invoke) -> Any:
         breaker = self.breaker
         try:
-            if breaker is not None:
+            if breaker is not None and not breaker.acquire_nowait():
                 await breaker.acquire()
             call.in_attempt = True
             if call.op.streaming:
@@ -431,7 +438,7 @@ class ProviderPipeline:
         call.in_attempt = False
         if call.metrics is not None:
             call.metrics.attempt_ok.inc()
-        if breaker is not None:
+        if breaker is not None and not breaker.record_success_nowait():
             await breaker.record_success()
         return result
 

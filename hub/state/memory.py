@@ -235,12 +235,36 @@ class MemoryStateStore:
         policy: CircuitBreakerPolicy,
         open_for: float | None = None,
     ) -> BreakerStep:
+        return self.breaker_step_nowait(key, event, now=now, policy=policy, open_for=open_for)
+
+    def breaker_step_nowait(
+        self,
+        key: str,
+        event: BreakerEvent,
+        *,
+        now: float,
+        policy: CircuitBreakerPolicy,
+        open_for: float | None = None,
+    ) -> BreakerStep:
+        """:meth:`breaker_step` without awaiting: this store has no I/O, and the breaker
+        steps twice in every call (see ``CircuitBreaker.acquire_nowait``)."""
         if event == "acquire":
             item = self._data.get(key)
             if item is None or (type(item[0]) is _Breaker and item[0].state == "closed"):
                 # Admitting a call to a closed breaker changes nothing: nothing to write (this
                 # is every call's path, so it skips the state machine and the TTL bookkeeping).
                 return _ADMITTED
+        elif event == "success":
+            item = self._data.get(key)
+            b = item[0] if item is not None else None
+            if type(b) is _Breaker and b.state == "closed":
+                counts = b.slices.get(math.floor(now / (policy.window / WINDOW_SLICES)))
+                if counts is not None:
+                    # A success in a slice that exists: the record was written (and its TTL
+                    # renewed) when the slice began, so counting it is all there is to do.
+                    counts[0] += 1
+                    b.consecutive = 0
+                    return _ADMITTED
         found = self._live(key)
         if found is not None and not isinstance(found, _Breaker):
             raise TypeError(f"state key {key!r} holds bytes, not a circuit breaker")
