@@ -8,23 +8,27 @@ import json
 import socket
 import sys
 import types
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import parse_qs
 
 import anyio
 import anyio.abc
 import httpx
 import pytest
 from anyio.abc import SocketAttribute
+from httpx._content import encode_urlencoded_data
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import SecretStr
 from pytest_httpx import HTTPXMock
 
 import hub
 from hub._runtime import ProviderContext
-from hub._transports import environment_proxy
+from hub._transports import encode_form, environment_proxy
 from hub.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -506,19 +510,23 @@ async def echo_server() -> AsyncIterator[str]:
         yield url
 
 
+JSON_PAYLOAD = {"to": "zoë@example.com", "n": [1, 2.5, None], "nested": {"ok": True}}
+FORM = {"To": "+14155550100", "Body": "Zoë's table: 2 & 3 = 100%", "MediaUrl": ["a b", "c"], "n": 1}
+
+
+@pytest.mark.parametrize("body", [{"json": JSON_PAYLOAD}, {"data": FORM}], ids=["json", "form"])
 @pytest.mark.parametrize("path", ["/echo", "/gzip"])
-async def test_both_transports_send_and_read_the_same(path: str) -> None:
+async def test_both_transports_send_and_read_the_same(path: str, body: dict[str, Any]) -> None:
     """The aiohttp fast lane sends the bytes httpx would and answers an equal response."""
     pytest.importorskip("httpx_aiohttp")
     seen: dict[str, tuple[Any, ...]] = {}
-    payload = {"to": "zoë@example.com", "n": [1, 2.5, None], "nested": {"ok": True}}
     async with echo_server() as url:
         for transport in ("aiohttp", "httpx"):
             section = {"base_url": url, "http": {"transport": transport}}
             async with make_hub(section=section) as h:
                 provider = cast(AcmeEmail, h.email.provider)
                 response = await provider.request(
-                    "POST", path, json=payload, headers={"X-Trace": "t1"}, expected=(201,)
+                    "POST", path, **body, headers={"X-Trace": "t1"}, expected=(201,)
                 )
                 assert transport_name(provider.client) == transport
                 echo = response.json()
@@ -531,11 +539,32 @@ async def test_both_transports_send_and_read_the_same(path: str) -> None:
                     response.headers["x-request-id"],
                     response.request.method,
                     str(response.request.url),
-                    json.loads(response.request.content),
+                    response.request.content,
                     response.is_closed,
                 )
-                assert json.loads(echo["body"]) == payload
+                if "json" in body:
+                    assert json.loads(echo["body"]) == JSON_PAYLOAD
+                else:
+                    assert parse_qs(echo["body"])["MediaUrl"] == ["a b", "c"]
     assert seen["aiohttp"] == seen["httpx"]
+
+
+_FORM_VALUES = st.one_of(
+    st.text(), st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False)
+)
+
+
+@settings(max_examples=500)
+@given(
+    st.dictionaries(
+        st.text(min_size=1),
+        st.one_of(_FORM_VALUES, st.lists(_FORM_VALUES, max_size=3)),
+        min_size=1,
+    )
+)
+def test_the_fast_form_encoder_writes_what_httpx_writes(form: dict[str, Any]) -> None:
+    _, stream = encode_urlencoded_data(form)
+    assert encode_form(form) == b"".join(cast(Iterable[bytes], stream))
 
 
 # -- redaction -----------------------------------------------------------------------------

@@ -175,6 +175,39 @@ async def test_a_providers_own_timeout_error_is_not_the_attempt_timeout() -> Non
             await send(h)
 
 
+async def test_concurrent_attempts_each_get_their_whole_timeout() -> None:
+    """Attempts share one timer per pipeline: each still times out exactly on its own clock,
+    and an expiry touches no other call, in flight or later."""
+    email = email_section(timeout={"attempt": 0.3}, retry={"attempts": 1})
+    outcomes: dict[str, object] = {}
+    async with make_hub(email=email) as h:
+        provider = fake(h)
+        slow_for = {"first": 1.0, "second": 0.15, "third": 1.0}
+        original = provider.send
+
+        async def send_after(message: EmailMessage, *, idempotency_key: str) -> EmailReceipt:
+            await anyio.sleep(slow_for.get(message.subject, 0.0))
+            return await original(message, idempotency_key=idempotency_key)
+
+        provider.send = send_after  # type: ignore[method-assign]
+
+        async def one(subject: str) -> None:
+            started = anyio.current_time()
+            try:
+                await h.email.send(to="ada@example.com", subject=subject, text="Hi")
+                outcomes[subject] = "sent"
+            except Timeout:
+                outcomes[subject] = round(anyio.current_time() - started, 1)
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(one, "first")
+            await anyio.sleep(0.1)
+            tasks.start_soon(one, "second")  # ends inside its own timeout, after the first's
+            tasks.start_soon(one, "third")  # times out 0.3 s after it began, not with the first
+        await send(h)  # a call after the expiries runs as usual
+    assert outcomes == {"first": 0.3, "second": "sent", "third": 0.3}
+
+
 async def test_an_outer_cancel_scope_still_cancels_an_attempt() -> None:
     """The caller's own deadline ends the call as a cancellation, not as a hub Timeout."""
     async with make_hub() as h:

@@ -1,4 +1,4 @@
-"""Timeouts: one per attempt, and a total deadline over a provider's attempts (anyio scopes).
+"""Timeouts: one per attempt, and a total deadline over a provider's attempts.
 
 A timeout the hub imposes becomes :class:`hub.errors.Timeout`, like one the transport reports,
 so the retry and failover stages decide on it the same way: retried only where the operation is
@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import anyio
 
+from hub._timers import SharedTimer
 from hub.errors import Timeout
 
 __all__ = ["AttemptTimeout", "current_time", "deadline_exceeded"]
@@ -28,7 +29,7 @@ class AttemptTimeout:
     unbounded.
     """
 
-    __slots__ = ("attempt", "provider", "seconds", "total")
+    __slots__ = ("_shared", "attempt", "provider", "seconds", "total")
 
     def __init__(self, attempt: float | None, *, total: float | None, provider: str) -> None:
         self.attempt = attempt
@@ -37,28 +38,35 @@ class AttemptTimeout:
         self.seconds = (
             total if attempt is None else attempt if total is None else min(attempt, total)
         )
+        #: One timer for all of this pipeline's attempts on the running loop (hub._timers).
+        self._shared: SharedTimer | None = None
 
     def __repr__(self) -> str:
         return f"attempt_timeout({self.attempt:g}s)" if self.attempt else "attempt_timeout(none)"
 
     async def run(self, invoke: Callable[[Any], Awaitable[R]], target: Any) -> R:
         """``await invoke(target)``, or raise Timeout after ``seconds``."""
-        if self.seconds is None:
+        seconds = self.seconds
+        if seconds is None:
             return await invoke(target)
-        if _in_asyncio_task():
-            # asyncio's own timeout costs half of an anyio scope (this is every call's path);
-            # anyio 4 scopes around it (deadlines, task groups) tell its cancellation apart.
-            scope = asyncio.timeout(self.seconds)
-            try:
-                async with scope:
-                    return await invoke(target)
-            except TimeoutError:
-                if not scope.expired():
-                    raise  # the provider's own TimeoutError, not this timeout
-        else:
-            with anyio.move_on_after(self.seconds):
+        task = _asyncio_task()
+        if task is None:  # trio, or trio as a guest on asyncio
+            with anyio.move_on_after(seconds):
                 return await invoke(target)
-        raise self._timed_out()
+            raise self._timed_out()
+        shared = self._shared
+        if shared is None or shared.loop is not task.get_loop():
+            shared = self._shared = SharedTimer(task.get_loop(), seconds)
+        entry = shared.start(task)
+        try:
+            return await invoke(target)
+        except asyncio.CancelledError:
+            # A TimeoutError the provider raises itself is never taken for this one.
+            if shared.expired(entry):
+                raise self._timed_out() from None
+            raise
+        finally:
+            shared.finish(entry)
 
     def _timed_out(self) -> Timeout:
         if self.attempt is None or (self.total is not None and self.total < self.attempt):
@@ -70,19 +78,20 @@ class AttemptTimeout:
         )
 
 
-def _in_asyncio_task() -> bool:
-    """On asyncio proper (not trio, nor trio as a guest on an asyncio loop: no asyncio task)."""
+def _asyncio_task() -> asyncio.Task[Any] | None:
+    """The running asyncio task; None on trio (or trio as a guest on an asyncio loop)."""
     try:
-        return asyncio.current_task() is not None
+        return asyncio.current_task()
     except RuntimeError:  # no asyncio loop running: trio
-        return False
+        return None
 
 
 def current_time() -> float:
     """``anyio.current_time()``, straight from the loop on asyncio (anyio finds its backend
     through sniffio first, a few µs on every call that has a total deadline)."""
-    if _in_asyncio_task():
-        return asyncio.get_running_loop().time()
+    task = _asyncio_task()
+    if task is not None:
+        return task.get_loop().time()
     return anyio.current_time()
 
 
