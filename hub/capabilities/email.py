@@ -391,7 +391,7 @@ class EmailService(Service[EmailProvider]):
         *,
         recipients: Sequence[str | Address | BulkRecipient | dict[str, Any]],
         idempotency_key: str | None = None,
-        concurrency: int = 4,
+        concurrency: int = 10,
         **fields: Any,
     ) -> BulkResult:
         """Send one message to each recipient separately: their own copy, nobody sees the
