@@ -68,11 +68,9 @@ class CircuitBreaker:
         """
         if not self.policy.enabled:
             return True
-        if self._step_nowait is None:
+        step = self._step_now("acquire")
+        if step is None:
             return False
-        step = self._step_nowait(self._key, "acquire", now=self._clock.now(), policy=self.policy)
-        if step.before != step.after:
-            self._observed("acquire", step)
         if not step.allowed:
             self._admit(step)
         return True
@@ -93,14 +91,7 @@ class CircuitBreaker:
 
     def record_success_nowait(self) -> bool:
         """:meth:`record_success` where the store needs no I/O; False: await it instead."""
-        if not self.policy.enabled:
-            return True
-        if self._step_nowait is None:
-            return False
-        step = self._step_nowait(self._key, "success", now=self._clock.now(), policy=self.policy)
-        if step.before != step.after:
-            self._observed("success", step)
-        return True
+        return not self.policy.enabled or self._step_now("success") is not None
 
     async def record_failure(self) -> None:
         if self.policy.enabled:
@@ -133,6 +124,13 @@ class CircuitBreaker:
             self._key, event, now=self._clock.now(), policy=self.policy, open_for=open_for
         )
         return self._observed(event, step)
+
+    def _step_now(self, event: BreakerEvent) -> BreakerStep | None:
+        """One step without awaiting where the store allows it (memory); None: it does not."""
+        if self._step_nowait is None:
+            return None
+        step = self._step_nowait(self._key, event, now=self._clock.now(), policy=self.policy)
+        return self._observed(event, step) if step.before != step.after else step
 
     def _observed(self, event: BreakerEvent, step: BreakerStep) -> BreakerStep:
         if event != "peek" and step.before != step.after:
