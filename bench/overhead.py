@@ -197,7 +197,7 @@ async def measure(n: int, repeats: int) -> list[tuple[str, str, float]]:
         return await invoke(target)
 
     for what, step in (
-        ("attempt timeout (asyncio.timeout on asyncio)", with_timeout),
+        ("attempt timeout (one shared timer on asyncio)", with_timeout),
         ("circuit breaker, closed (memory store)", with_breaker),
         ("concurrency limit (anyio.CapacityLimiter; off by default)", with_limiter),
         ("rate limit (memory token bucket; off by default)", with_rate_limit),
