@@ -183,6 +183,8 @@ class HubSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="HUB_",
         env_nested_delimiter="__",
+        # `null` switches a limit off (docs/resilience.md) in the environment too.
+        env_parse_none_str="null",
         env_file=".env",
         env_file_encoding="utf-8",
         extra="allow",
@@ -254,11 +256,19 @@ def conventional_env(names: Mapping[str, str]) -> dict[str, str]:
 
 
 def format_validation_error(exc: ValidationError, *, prefix: str = "") -> str:
-    """One readable line per problem, never echoing the offending value (it may be a secret)."""
+    """One readable line per problem, never echoing the offending value (it may be a secret).
+
+    With the ``HUB_`` prefix a problem is named by its environment variable and its dotted
+    path, the two ways to set it (``HUB_EMAIL__RESILIENCE__CONCURRENCY (email.resilience…)``).
+    """
     lines = []
     for error in exc.errors():
         location = ".".join(str(part) for part in error["loc"]) or "(root)"
-        lines.append(f"  {prefix}{location}: {error['msg']}")
+        if prefix == "HUB_" and error["loc"]:
+            variable = "__".join(str(part) for part in error["loc"]).upper()
+            lines.append(f"  HUB_{variable} ({location}): {error['msg']}")
+        else:
+            lines.append(f"  {prefix}{location}: {error['msg']}")
     return "invalid settings:\n" + "\n".join(lines)
 
 

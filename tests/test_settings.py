@@ -70,9 +70,20 @@ def test_invalid_settings_say_where_without_echoing_values(monkeypatch: pytest.M
     with pytest.raises(hub.ConfigurationError) as info:
         HubSettings.load()
     message = str(info.value)
-    assert "HUB_env" in message or "env" in message
-    assert "http.timeout" in message
+    # Named as the variable to set, and as the hub.toml path.
+    assert "HUB_ENV (env)" in message
+    assert "HUB_HTTP__TIMEOUT (http.timeout)" in message
     assert "prod-ish" not in message
+
+
+def test_null_in_the_environment_switches_a_limit_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/resilience.md: "`null` switches a limit off" -- in variables as in hub.toml."""
+    monkeypatch.setenv("HUB_SMS__RESILIENCE__TIMEOUT__ATTEMPT", "null")
+    monkeypatch.setenv("HUB_SMS__TWILIO__RESILIENCE__TIMEOUT__TOTAL", "null")
+    settings = HubSettings.load()
+    assert settings.sms.resilience.timeout.attempt is None
+    assert settings.sms.resilience.timeout.total == 30.0
+    assert settings.sms.provider_section("twilio")["resilience"] == {"timeout": {"total": None}}
 
 
 class KeyedSettings(ProviderSettings):
