@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import json.encoder
 from collections.abc import Iterator, Sequence
-from functools import partial
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from pydantic import TypeAdapter
 
 from hub.capabilities._batch import gc_paused, prepare_each, send_chunks
-from hub.capabilities.email import Address, EmailMessage, EmailReceipt, RecipientResult
+from hub.capabilities.email import Address, EmailMessage, EmailReceipt
 from hub.errors import HubError
 from hub.http import JSON_ENCODER, HttpProvider
 from hub_sendgrid.mapping import MAX_RECIPIENTS, MailParts, hub_field, mail_body, split_message
@@ -75,7 +76,9 @@ class SendGridEmailProvider(HttpProvider):
                 [idempotency_keys[i] for i in indexes],
             )
 
-        return await send_chunks(_chunks(ready), post, refused=refused)
+        with gc_paused():  # grouping 10,000 messages allocates a tuple each, all kept
+            chunks = list(_chunks(ready))
+        return await send_chunks(chunks, post, refused=refused)
 
     async def send_bulk(
         self,
@@ -149,23 +152,23 @@ class SendGridEmailProvider(HttpProvider):
         message_id: str | None,
         several: bool,
     ) -> list[EmailReceipt]:
-        return [
-            EmailReceipt(
-                provider=self.name,
-                provider_id=f"{message_id}#{n}" if several else message_id,
-                idempotency_key=key,
-                recipients=[
-                    RecipientResult(email=address.email, status="queued")
-                    for address in message.recipients
-                ],
-                raw={
-                    "status": status,
-                    "x_message_id": message_id,
-                    "personalization": n,
-                },
-            )
-            for n, (message, key) in enumerate(zip(messages, keys, strict=True))
-        ]
+        # Plain dicts validated in one pydantic pass: a quarter quicker than a model call
+        # per receipt and per recipient, for up to 1,000 receipts a request.
+        return _receipts_adapter().validate_python(
+            [
+                {
+                    "provider": self.name,
+                    "provider_id": f"{message_id}#{n}" if several else message_id,
+                    "idempotency_key": key,
+                    "recipients": [
+                        {"email": address.email, "status": "queued"}
+                        for address in message.recipients
+                    ],
+                    "raw": {"status": status, "x_message_id": message_id, "personalization": n},
+                }
+                for n, (message, key) in enumerate(zip(messages, keys, strict=True))
+            ]
+        )
 
     # -- SendGrid's error body: {"errors": [{"message", "field", "help"}]} --------------------
 
@@ -216,6 +219,12 @@ def _first_field(response: httpx.Response) -> str | None:
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
     return field if isinstance(field, str) else None
+
+
+@cache
+def _receipts_adapter() -> TypeAdapter[list[EmailReceipt]]:
+    """Built on first use: the plugin's import stays cheap."""
+    return TypeAdapter(list[EmailReceipt])
 
 
 def _chunks(ready: Chunk) -> Iterator[Chunk]:
