@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -19,6 +20,9 @@ from hub.capabilities.email import EmailMessage, EmailReceipt
 from hub.errors import InvalidRequest, RateLimited, Unavailable
 from hub.observability import HubMetrics, Observability, error_type, metrics_app
 from tests.test_pipeline import email_section, fake, make_hub, registry_with, send
+
+if TYPE_CHECKING:
+    from hub.core import Hub
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("isolated_env")]
 
@@ -42,6 +46,18 @@ def tracer_provider(exporter: InMemorySpanExporter) -> TracerProvider:
     return provider
 
 
+def traced_hub(tracer_provider: TracerProvider) -> Hub:
+    """A hub on the fake email provider whose spans go to ``tracer_provider``."""
+    from hub.core import Hub
+
+    return Hub.from_settings(
+        env="test",
+        email=email_section(),
+        tracer_provider=tracer_provider,
+        metrics_registry=CollectorRegistry(),
+    )
+
+
 def by_name(spans: tuple[ReadableSpan, ...], name: str) -> list[ReadableSpan]:
     def attempt(span: ReadableSpan) -> int:
         return int((span.attributes or {}).get("hub.attempt", 0))  # type: ignore[arg-type]
@@ -55,14 +71,7 @@ def by_name(spans: tuple[ReadableSpan, ...], name: str) -> list[ReadableSpan]:
 async def test_a_call_that_succeeds_at_once_is_one_span(
     exporter: InMemorySpanExporter, tracer_provider: TracerProvider
 ) -> None:
-    from hub.core import Hub
-
-    async with Hub.from_settings(
-        env="test",
-        email=email_section(),
-        tracer_provider=tracer_provider,
-        metrics_registry=CollectorRegistry(),
-    ) as h:
+    async with traced_hub(tracer_provider) as h:
         await send(h)
     [call] = exporter.get_finished_spans()
     assert call.name == "email.send"
@@ -81,14 +90,7 @@ async def test_a_call_that_succeeds_at_once_is_one_span(
 async def test_a_retried_call_has_a_child_span_per_attempt(
     exporter: InMemorySpanExporter, tracer_provider: TracerProvider
 ) -> None:
-    from hub.core import Hub
-
-    async with Hub.from_settings(
-        env="test",
-        email=email_section(),
-        tracer_provider=tracer_provider,
-        metrics_registry=CollectorRegistry(),
-    ) as h:
+    async with traced_hub(tracer_provider) as h:
         fake(h).fail_next(1)
         await send(h)
     spans = exporter.get_finished_spans()
@@ -136,12 +138,8 @@ async def test_an_http_clients_spans_nest_under_the_span_of_their_attempt(
 ) -> None:
     """What an instrumented HTTP client sees: the call span during a first attempt, the attempt's
     own span during a retry."""
-    from hub.core import Hub
-
     http = tracer_provider.get_tracer("an instrumented http client")
-    async with Hub.from_settings(
-        env="test", email=email_section(), tracer_provider=tracer_provider
-    ) as h:
+    async with traced_hub(tracer_provider) as h:
         provider = fake(h)
         send_once = provider.send
 
@@ -171,11 +169,7 @@ async def test_an_http_clients_spans_nest_under_the_span_of_their_attempt(
 async def test_a_failed_call_span_carries_the_error_type(
     exporter: InMemorySpanExporter, tracer_provider: TracerProvider
 ) -> None:
-    from hub.core import Hub
-
-    async with Hub.from_settings(
-        env="test", email=email_section(), tracer_provider=tracer_provider
-    ) as h:
+    async with traced_hub(tracer_provider) as h:
         fake(h).fail_next(1, InvalidRequest("the vendor said 400", provider="fake"))
         with pytest.raises(InvalidRequest):
             await send(h)
