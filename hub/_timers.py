@@ -44,23 +44,30 @@ class _Entry:
 
 
 class SharedTimer:
-    """Timeouts of ``seconds`` for the tasks of one asyncio loop, on a single TimerHandle."""
+    """Timeouts of ``seconds`` on a single TimerHandle, for the tasks of the loop in use.
+
+    It binds to the loop of the first task it times and starts afresh when a task of another
+    loop comes (a hub used under one ``asyncio.run`` after another).
+    """
 
     __slots__ = ("_handle", "_inflight", "loop", "seconds")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, seconds: float) -> None:
-        self.loop = loop
+    def __init__(self, seconds: float) -> None:
         self.seconds = seconds
+        self.loop: asyncio.AbstractEventLoop | None = None
         #: Oldest first (dicts keep insertion order); values unused.
         self._inflight: dict[_Entry, None] = {}
         self._handle: asyncio.TimerHandle | None = None
 
     def start(self, task: asyncio.Task[Any]) -> _Entry:
         """Cancel ``task`` in ``seconds`` unless :meth:`finish` comes first."""
-        entry = _Entry(task, self.loop.time() + self.seconds)
+        loop = task.get_loop()
+        if loop is not self.loop:
+            self.loop, self._inflight, self._handle = loop, {}, None
+        entry = _Entry(task, loop.time() + self.seconds)
         self._inflight[entry] = None
         if self._handle is None:
-            self._handle = self.loop.call_at(entry.deadline, self._expire)
+            self._handle = loop.call_at(entry.deadline, self._expire)
         return entry
 
     def expired(self, entry: _Entry) -> bool:
@@ -81,11 +88,13 @@ class SharedTimer:
     def _expire(self) -> None:
         """Cancel the calls whose time is up; wait again for the oldest of the rest."""
         self._handle = None
-        inflight, now = self._inflight, self.loop.time()
+        loop = self.loop
+        assert loop is not None  # scheduled by start(), which binds it
+        inflight, now = self._inflight, loop.time()
         while inflight:
             entry = next(iter(inflight))
             if entry.deadline > now:
-                self._handle = self.loop.call_at(entry.deadline, self._expire)
+                self._handle = loop.call_at(entry.deadline, self._expire)
                 return
             del inflight[entry]
             entry.expired = True

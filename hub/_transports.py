@@ -326,9 +326,6 @@ class _DirectResponse(httpx.Response):
         self._request = value
 
 
-_running_loop = asyncio.get_running_loop
-
-
 class DirectSender:
     """Sends one client's requests straight to aiohttp's session (see the module docstring).
 
@@ -347,7 +344,7 @@ class DirectSender:
         # timer on every read, two TimerHandles per response that linger in the loop's heap
         # (GC work); one shared timer bounds the whole exchange by it instead (hub._timers).
         self._timeout = aiohttp.ClientTimeout(sock_connect=timeout.connect, connect=timeout.pool)
-        self._read: SharedTimer | float | None = timeout.read
+        self._read = SharedTimer(timeout.read) if timeout.read is not None else None
         self._encode = encode
         self._map_errors = errors
 
@@ -362,16 +359,6 @@ class DirectSender:
         except ImportError:
             return None
         return cls(client, encode_request, aiohttp, map_aiohttp_exceptions)
-
-    def _read_timer(self) -> SharedTimer | None:
-        """The read timeout's timer on the running loop (made on first use, per loop)."""
-        read = self._read
-        if read is None or (isinstance(read, SharedTimer) and read.loop is _running_loop()):
-            return read
-        seconds = read if isinstance(read, float | int) else read.seconds
-        timer = SharedTimer(_running_loop(), seconds)
-        self._read = timer
-        return timer
 
     def accepts(self, path: str, params: object, files: object, content: object) -> bool:
         """Whether this lane can send the request (else the caller uses the client)."""
@@ -414,7 +401,7 @@ class DirectSender:
             for name, value in headers.items():
                 merged[name.lower()] = value
         started = perf_counter()
-        read = self._read_timer()
+        read = self._read
         task = cast("asyncio.Task[Any]", asyncio.current_task())  # aiohttp runs in a task
         entry = None if read is None else read.start(task)
         try:

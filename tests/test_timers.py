@@ -40,7 +40,7 @@ async def bounded(timer: SharedTimer, seconds: float, *, swallow: bool = False) 
 
 def test_each_call_expires_on_its_own_clock_and_one_handle_is_kept() -> None:
     async def main() -> list[Any]:
-        timer = SharedTimer(asyncio.get_running_loop(), 0.1)
+        timer = SharedTimer(0.1)
         first = asyncio.create_task(bounded(timer, 1.0))
         await asyncio.sleep(0.05)
         quick = asyncio.create_task(bounded(timer, 0.01))
@@ -62,7 +62,7 @@ def test_another_cancellation_wins_over_the_timer() -> None:
 
     async def main() -> BaseException | str:
         loop = asyncio.get_running_loop()
-        timer = SharedTimer(loop, 0.05)
+        timer = SharedTimer(0.05)
         task = asyncio.create_task(bounded(timer, 1.0))
         await asyncio.sleep(0)  # the task starts: its entry is due in 0.05 s
         loop.call_later(0.05, task.cancel)  # the caller's own, due at the same time
@@ -78,7 +78,7 @@ def test_another_cancellation_wins_over_the_timer() -> None:
 
 def test_a_swallowed_expiry_is_taken_back() -> None:
     async def main() -> tuple[str, int]:
-        timer = SharedTimer(asyncio.get_running_loop(), 0.02)
+        timer = SharedTimer(0.02)
         task = asyncio.create_task(bounded(timer, 1.0, swallow=True))
         result = await task
         return result, task.cancelling()

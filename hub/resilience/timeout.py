@@ -38,25 +38,22 @@ class AttemptTimeout:
         self.seconds = (
             total if attempt is None else attempt if total is None else min(attempt, total)
         )
-        #: One timer for all of this pipeline's attempts on the running loop (hub._timers).
-        self._shared: SharedTimer | None = None
+        #: One timer for all of this pipeline's attempts (hub._timers).
+        self._shared = SharedTimer(self.seconds) if self.seconds is not None else None
 
     def __repr__(self) -> str:
         return f"attempt_timeout({self.attempt:g}s)" if self.attempt else "attempt_timeout(none)"
 
     async def run(self, invoke: Callable[[Any], Awaitable[R]], target: Any) -> R:
         """``await invoke(target)``, or raise Timeout after ``seconds``."""
-        seconds = self.seconds
-        if seconds is None:
+        shared = self._shared
+        if shared is None:
             return await invoke(target)
         task = _asyncio_task()
         if task is None:  # trio, or trio as a guest on asyncio
-            with anyio.move_on_after(seconds):
+            with anyio.move_on_after(shared.seconds):
                 return await invoke(target)
             raise self._timed_out()
-        shared = self._shared
-        if shared is None or shared.loop is not task.get_loop():
-            shared = self._shared = SharedTimer(task.get_loop(), seconds)
         entry = shared.start(task)
         try:
             return await invoke(target)
