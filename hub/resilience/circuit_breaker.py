@@ -71,11 +71,11 @@ class CircuitBreaker:
         step = self._step_now("acquire")
         if step is None:
             return False
-        if not step.allowed:
-            self._admit(step)
+        self._admit(step)
         return True
 
     def _admit(self, step: BreakerStep) -> None:
+        """Raise CircuitOpen for a step that did not admit the call."""
         if not step.allowed:
             what = "open" if step.after == "open" else "half-open with its trial calls in flight"
             raise CircuitOpen(
@@ -130,7 +130,7 @@ class CircuitBreaker:
         if self._step_nowait is None:
             return None
         step = self._step_nowait(self._key, event, now=self._clock.now(), policy=self.policy)
-        return self._observed(event, step) if step.before != step.after else step
+        return self._observed(event, step)
 
     def _observed(self, event: BreakerEvent, step: BreakerStep) -> BreakerStep:
         if event != "peek" and step.before != step.after:

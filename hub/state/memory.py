@@ -55,10 +55,14 @@ class _Breaker:
         return self.state == "closed" and not self.consecutive and not self.slices
 
 
+def _slice(now: float, policy: CircuitBreakerPolicy) -> int:
+    """The number of the window slice ``now`` falls in."""
+    return math.floor(now / (policy.window / WINDOW_SLICES))
+
+
 def _record(b: _Breaker, failed: bool, now: float, policy: CircuitBreakerPolicy) -> None:
     """Count one outcome in the closed state and trip if a threshold is reached."""
-    width = policy.window / WINDOW_SLICES
-    current = math.floor(now / width)
+    current = _slice(now, policy)
     counts = b.slices.get(current)
     if counts is None:  # a new slice: the ones it pushes out of the window go
         b.slices = {n: c for n, c in b.slices.items() if n > current - WINDOW_SLICES}
@@ -258,7 +262,7 @@ class MemoryStateStore:
             item = self._data.get(key)
             b = item[0] if item is not None else None
             if type(b) is _Breaker and b.state == "closed":
-                counts = b.slices.get(math.floor(now / (policy.window / WINDOW_SLICES)))
+                counts = b.slices.get(_slice(now, policy))
                 if counts is not None:
                     # A success in a slice that exists: the record was written (and its TTL
                     # renewed) when the slice began, so counting it is all there is to do.
